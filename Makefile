@@ -1,0 +1,33 @@
+# Two commands do the whole set-up on a fresh machine: `make demo` and `make test`.
+# TORCH_SPEC is installed before anything else so that no dependency pulls a CUDA build of torch;
+# override it elsewhere, e.g. `make test TORCH_SPEC="torch==2.13.0+cu126"`.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.aidc-installed
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/aidc run src/aidc/examples/demo_hall.toml --out runs/demo --overwrite
+	$(BIN)/aidc report runs/demo
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_hall.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,222 @@
+"""GPU device physics as pure, vectorized functions.
+
+Every function takes numpy arrays (one element per GPU) or scalars and broadcasts. Units are
+SI except clocks in MHz and temperatures in °C. The models are deliberately compact, first-order
+descriptions of what the hardware does; each docstring states its source and validity range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from aidc.hardware.catalog import GPUSpec
+
+FloatArray = NDArray[np.float64]
+
+HW_SLOWDOWN_CLOCK_FACTOR = 0.5
+"""Clock multiplier while hardware thermal slowdown is asserted. NVIDIA documents HW Slowdown as
+"reducing the core clocks by a factor of 2 or more" (nvidia-smi(1), clocks_event_reasons.hw_slowdown)."""
+
+HEATSINK_AIRFLOW_EXPONENT = 0.8
+"""Convective conductance of a finned heat sink grows as airflow^0.8 in turbulent channel flow
+(Dittus–Boelter, Nu ∝ Re^0.8; Incropera, Fundamentals of Heat and Mass Transfer, 7th ed., eq. 8.60).
+Laminar fins give ~0.5; 0.8 is the upper end, appropriate for high-speed server fans."""
+
+
+def voltage_linear_vf(
+    clock_mhz: ArrayLike, clock_idle_mhz: float, clock_max_mhz: float, v_idle: float, v_max: float
+) -> FloatArray:
+    """Core voltage on a linear voltage–frequency curve [V].
+
+    Parameters
+    ----------
+    clock_mhz : core clock [MHz]
+    clock_idle_mhz, clock_max_mhz : the curve's end points [MHz]
+    v_idle, v_max : voltage at those clocks [V]
+
+    Notes
+    -----
+    Real V–f tables are piecewise and slightly convex; a straight line between the idle and the
+    maximum operating points is the first-order DVFS model of Mei et al., "A survey and
+    measurement study of GPU DVFS on energy conservation", Digital Communications and Networks
+    3 (2017). Below the idle clock the voltage stays at ``v_idle`` (the voltage floor).
+    Valid for clocks between the idle and maximum clocks.
+    """
+    f = np.asarray(clock_mhz, dtype=np.float64)
+    slope = (v_max - v_idle) / (clock_max_mhz - clock_idle_mhz)
+    return np.maximum(v_idle + slope * (f - clock_idle_mhz), v_idle)
+
+
+def dynamic_power_cmos(
+    activity: ArrayLike, clock_mhz: ArrayLike, voltage_v: ArrayLike, spec: GPUSpec
+) -> FloatArray:
+    """Switching power P = a·C·V²·f [W], with C fixed by the power at the top operating point.
+
+    ``activity`` in [0, 1] is the switching activity relative to the most power-hungry sustained
+    kernel (a=1 draws ``spec.dynamic_max_w`` at ``clock_max_mhz`` and ``voltage_max_v``).
+    Source: the CMOS dynamic-power equation (Weste & Harris, CMOS VLSI Design, 4th ed., §5.1).
+    """
+    v_ratio = np.asarray(voltage_v) / spec.voltage_max_v
+    f_ratio = np.asarray(clock_mhz) / spec.clock_max_mhz
+    return np.asarray(activity) * spec.dynamic_max_w * v_ratio * v_ratio * f_ratio
+
+
+def leakage_power_exponential(
+    junction_temp_c: ArrayLike, voltage_v: ArrayLike, spec: GPUSpec
+) -> FloatArray:
+    """Leakage power rising exponentially with junction temperature [W].
+
+    P_leak = P_ref · (V/V_max) · 2^((T_j − T_ref)/ΔT_2)
+
+    Notes
+    -----
+    Subthreshold leakage current grows exponentially with temperature; over the 25–100 °C range
+    a single exponential with a doubling temperature ΔT_2 describes it to within a few percent
+    (Liao, He & Lepak, "Temperature and supply voltage aware performance and power modeling at
+    microarchitecture level", IEEE TCAD 24(7), 2005, eq. 9 linearized in the exponent). The linear
+    voltage factor is the V·I_leak product at fixed current density. ΔT_2 for the catalog GPUs is
+    a calibration (see :mod:`aidc.hardware.catalog`). Valid for 20–105 °C.
+    """
+    t = np.asarray(junction_temp_c, dtype=np.float64)
+    return (
+        spec.leakage_ref_w
+        * (np.asarray(voltage_v) / spec.voltage_max_v)
+        * np.exp2((t - spec.leakage_ref_temp_c) / spec.leakage_doubling_c)
+    )
+
+
+def gpu_power(
+    activity: ArrayLike, clock_mhz: ArrayLike, junction_temp_c: ArrayLike, spec: GPUSpec
+) -> FloatArray:
+    """Board power: static + leakage + dynamic [W] at the given clock and temperature."""
+    v = voltage_linear_vf(
+        clock_mhz, spec.clock_idle_mhz, spec.clock_max_mhz, spec.voltage_idle_v, spec.voltage_max_v
+    )
+    return (
+        spec.static_power_w
+        + leakage_power_exponential(junction_temp_c, v, spec)
+        + dynamic_power_cmos(activity, clock_mhz, v, spec)
+    )
+
+
+def boost_clock_limit(junction_temp_c: ArrayLike, spec: GPUSpec) -> FloatArray:
+    """Highest clock GPU Boost grants at a junction temperature [MHz].
+
+    Boost sheds clock linearly above ``boost_temp_start_c`` at ``boost_mhz_per_c`` (the average
+    of its discrete ~13 MHz bins), never below the idle clock. This is what makes a hot but
+    un-throttled GPU slower than a cool one. Valid up to the slowdown temperature, where
+    :func:`hardware_slowdown_factor` takes over.
+    """
+    t = np.asarray(junction_temp_c, dtype=np.float64)
+    shed = spec.boost_mhz_per_c * np.maximum(t - spec.boost_temp_start_c, 0.0)
+    return np.maximum(spec.clock_max_mhz - shed, spec.clock_idle_mhz)
+
+
+def hardware_slowdown_factor(junction_temp_c: ArrayLike, spec: GPUSpec) -> FloatArray:
+    """Clock multiplier from the hardware thermal slowdown: 0.5 at or above the slowdown
+    temperature, 1 below it (nvidia-smi(1), HW Thermal Slowdown)."""
+    t = np.asarray(junction_temp_c, dtype=np.float64)
+    return np.where(t >= spec.slowdown_temp_c, HW_SLOWDOWN_CLOCK_FACTOR, 1.0)
+
+
+def power_limit_governor(
+    power_cap_w: ArrayLike,
+    activity: ArrayLike,
+    junction_temp_c: ArrayLike,
+    clock_ceiling_mhz: ArrayLike,
+    spec: GPUSpec,
+    newton_iterations: int = 6,
+) -> FloatArray:
+    """Highest clock whose total power fits under the cap [MHz].
+
+    Solves P(f) = cap for f on [clock_min, ceiling], with P from :func:`gpu_power`. On the
+    linear V–f curve P(f) is a cubic in f, increasing and convex for f ≥ 0, so Newton's method
+    started at the ceiling (where P > cap whenever the cap binds) converges monotonically from
+    above; six iterations reach a residual below 1e-6 W for every catalog GPU. GPUs whose power at
+    the ceiling is already under the cap keep the ceiling. A cap below the power at the minimum
+    clock returns the minimum clock (the hardware cannot go lower; the cap is then violated, as on
+    real GPUs).
+
+    The real governor acts every few milliseconds and on discrete clock bins; at the twin's
+    time steps (≥ 1 s) its steady state, computed here continuously, is what matters.
+    """
+    cap = np.asarray(power_cap_w, dtype=np.float64)
+    a = np.asarray(activity, dtype=np.float64)
+    ceiling = np.asarray(clock_ceiling_mhz, dtype=np.float64)
+    # V = v0 + k·f on the linear V–f curve.
+    k = (spec.voltage_max_v - spec.voltage_idle_v) / (spec.clock_max_mhz - spec.clock_idle_mhz)
+    v0 = spec.voltage_idle_v - k * spec.clock_idle_mhz
+    leak = (
+        spec.leakage_ref_w
+        / spec.voltage_max_v
+        * np.exp2((np.asarray(junction_temp_c) - spec.leakage_ref_temp_c) / spec.leakage_doubling_c)
+    )
+    dyn = a * spec.dynamic_max_w / (spec.voltage_max_v**2 * spec.clock_max_mhz)
+    f = ceiling.astype(np.float64, copy=True)
+    for _ in range(newton_iterations):
+        v = v0 + k * f
+        p = spec.static_power_w + leak * v + dyn * v * v * f
+        dp = leak * k + dyn * (2.0 * k * v * f + v * v)
+        f = np.minimum(f - (p - cap) / dp, ceiling)
+    return np.clip(f, spec.clock_min_mhz, ceiling)
+
+
+def junction_temperature_rc(
+    junction_temp_c: ArrayLike,
+    sink_temp_c: ArrayLike,
+    power_w: ArrayLike,
+    resistance_k_w: ArrayLike,
+    capacitance_j_k: ArrayLike,
+    dt_s: float,
+) -> FloatArray:
+    """Junction temperature after ``dt_s`` of a first-order thermal RC [°C].
+
+    C·dT/dt = P − (T − T_sink)/R, integrated exactly for constant P and T_sink over the step:
+    T(t+dt) = T_ss + (T − T_ss)·exp(−dt/(R·C)), T_ss = T_sink + P·R. Unconditionally stable for
+    any ``dt_s``. ``sink_temp_c`` is the coolant at the cold plate (liquid), the fluid (immersion)
+    or the inlet air (heat sink). One node per GPU: the package, TIM and sink lumped (a
+    single-node Foster network); valid for time steps longer than the die's own ~10 ms constant.
+    """
+    t_ss = np.asarray(sink_temp_c) + np.asarray(power_w) * np.asarray(resistance_k_w)
+    decay = np.exp(-dt_s / (np.asarray(resistance_k_w) * np.asarray(capacitance_j_k)))
+    return t_ss + (np.asarray(junction_temp_c) - t_ss) * decay
+
+
+def heatsink_resistance_airflow(
+    r_base_k_w: ArrayLike, r_convective_ref_k_w: ArrayLike, airflow_ratio: ArrayLike
+) -> FloatArray:
+    """Junction-to-inlet-air resistance of a fan-cooled heat sink [K/W].
+
+    R = R_base + R_conv,ref · (airflow/airflow_ref)^(−0.8): conduction (die, TIM, spreader) in
+    series with convection, which scales with airflow as :data:`HEATSINK_AIRFLOW_EXPONENT`.
+    ``airflow_ratio`` is the server fans' speed relative to full speed (fan affinity: airflow ∝
+    speed). Valid for airflow ratios 0.2–1.
+    """
+    s = np.maximum(np.asarray(airflow_ratio, dtype=np.float64), 1e-3)
+    return np.asarray(r_base_k_w) + np.asarray(r_convective_ref_k_w) * s**-HEATSINK_AIRFLOW_EXPONENT
+
+
+def fan_power_affinity(rated_power_w: ArrayLike, speed_ratio: ArrayLike) -> FloatArray:
+    """Fan shaft power at a fraction of rated speed [W]: P = P_rated·(n/n_rated)³.
+
+    The fan affinity laws (ASHRAE Handbook HVAC Systems and Equipment 2020, ch. 21): flow ∝ n,
+    pressure ∝ n², power ∝ n³, for a fixed system curve through the origin. Valid for speeds
+    from ~20 % to 100 % where motor and drive efficiency stay near constant.
+    """
+    s = np.asarray(speed_ratio, dtype=np.float64)
+    return np.asarray(rated_power_w) * s * s * s
+
+
+def server_fan_speed(
+    hottest_temp_c: ArrayLike, temp_low_c: float, temp_high_c: float, min_speed_ratio: float
+) -> FloatArray:
+    """Server fan speed from the hottest GPU in the chassis (a proportional BMC fan curve).
+
+    Speed is ``min_speed_ratio`` at or below ``temp_low_c``, 1 at or above ``temp_high_c``, and
+    linear between: the shape of the default thermal policies of HGX baseboard BMCs (OpenBMC
+    phosphor-pid-control "stepwise"/"fan table" zones), which step fans with the hottest sensor.
+    """
+    t = np.asarray(hottest_temp_c, dtype=np.float64)
+    x = np.clip((t - temp_low_c) / (temp_high_c - temp_low_c), 0.0, 1.0)
+    return min_speed_ratio + (1.0 - min_speed_ratio) * x

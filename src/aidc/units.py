@@ -1,0 +1,70 @@
+"""Physical constants, unit conversions and the unit implied by a field-name suffix.
+
+No physics lives here: only numbers every layer shares, each with its source.
+"""
+
+from __future__ import annotations
+
+KELVIN_OFFSET = 273.15
+"""0 °C in kelvin [K] (SI definition)."""
+
+STANDARD_PRESSURE_PA = 101_325.0
+"""Standard atmosphere [Pa] (ISO 2533)."""
+
+GRAVITY_M_S2 = 9.80665
+"""Standard gravity [m/s^2] (CGPM 1901)."""
+
+CP_WATER_J_KGK = 4_180.0
+"""Isobaric specific heat of liquid water near 30 °C [J/(kg·K)] (IAPWS-95: 4178 at 30 °C)."""
+
+RHO_WATER_KG_M3 = 995.6
+"""Density of liquid water at 30 °C [kg/m^3] (IAPWS-95)."""
+
+CP_AIR_J_KGK = 1_006.0
+"""Isobaric specific heat of dry air near 25 °C [J/(kg·K)] (ASHRAE Handbook Fundamentals 2017, ch. 1)."""
+
+RHO_AIR_KG_M3 = 1.184
+"""Density of dry air at 25 °C and 101.325 kPa [kg/m^3] (ideal gas, R = 287.05 J/(kg·K))."""
+
+H_FG_WATER_J_KG = 2.43e6
+"""Latent heat of vaporization of water at 30 °C [J/kg] (IAPWS-95: 2430.5 kJ/kg)."""
+
+CFM_TO_M3_S = 4.719474e-4
+"""One cubic foot per minute in m^3/s (exact from 1 ft = 0.3048 m)."""
+
+SECONDS_PER_HOUR = 3_600.0
+J_PER_KWH = 3.6e6
+
+# The unit a scenario field carries, read from its name's suffix (DESIGN.md: field names carry units).
+_SUFFIX_UNITS: dict[str, str] = {
+    "_c": "°C",
+    "_k": "K",
+    "_w": "W",
+    "_kw": "kW",
+    "_s": "s",
+    "_mhz": "MHz",
+    "_pa": "Pa",
+    "_kpa": "kPa",
+    "_kg_s": "kg/s",
+    "_m3_s": "m³/s",
+    "_l_min": "L/min",
+    "_k_w": "K/W",
+    "_j_k": "J/K",
+    "_w_per_kw": "W/kW",
+    "_frac": "fraction (0-1)",
+    "_ratio": "ratio",
+    "_pct": "%",
+}
+
+
+def unit_of(field_name: str) -> str:
+    """The unit a field's name declares by its suffix, or ``""`` when it declares none.
+
+    >>> unit_of("supply_temp_c")
+    '°C'
+    """
+    best = ""
+    for suffix, unit in _SUFFIX_UNITS.items():
+        if field_name.endswith(suffix) and len(suffix) > len(best):
+            best = suffix
+    return _SUFFIX_UNITS.get(best, "")
