@@ -1,0 +1,1 @@
+"""Cooling plants, power chain, weather."""

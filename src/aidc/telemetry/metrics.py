@@ -1,0 +1,155 @@
+"""Run metrics: energy by subsystem, PUE, delivered throughput, TFLOPS/kW, throttling, temperature
+percentiles, water. Accumulated step by step (memory independent of run length).
+
+Definitions
+-----------
+* PUE = facility energy / IT energy (The Green Grid, WP #49; ISO/IEC 30134-2). IT energy is the
+  servers' wall power (GPUs, CPUs, memory, network, server fans, PSU losses).
+* TFLOPS per GPU: delivered TFLOPS averaged over GPUs running a job.
+* TFLOPS/kW as in "Cooling Matters" (arXiv 2507.16781): mean per-GPU TFLOPS divided by mean
+  whole-node wall power in kW, over the nodes that run jobs.
+* Throttled share: GPU-time with a running job during which the power limit or the hardware
+  thermal slowdown held the clock below what GPU Boost allowed (NVML clock-event reasons
+  SW Power Cap and HW Thermal Slowdown).
+* Temperature percentiles: over all (GPU, step) samples of running GPUs, by a 0.05 K histogram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aidc.sim.engine import HallSim, StepRecord
+from aidc.units import J_PER_KWH
+
+_T_LO, _T_HI, _T_BIN = -30.0, 130.0, 0.05
+_EDGES = int((_T_HI - _T_LO) / _T_BIN)
+
+
+@dataclass
+class _HallAccumulator:
+    name: str
+    gpus: int
+    gpu_seconds_running: float = 0.0
+    gpu_seconds_power_capped: float = 0.0
+    gpu_seconds_thermal: float = 0.0
+    tflop: float = 0.0
+    node_wall_j: float = 0.0
+    node_seconds_running: float = 0.0
+    gpu_energy_j: float = 0.0
+    temp_hist: np.ndarray = field(default_factory=lambda: np.zeros(_EDGES, dtype=np.int64))
+    temp_sum: np.ndarray | None = None
+    temp_count: float = 0.0
+    max_shutdown: int = 0
+
+    def summary(self) -> dict[str, float | int | str | None]:
+        run_s = self.gpu_seconds_running
+        tflops = self.tflop / run_s if run_s else 0.0
+        node_kw = self.node_wall_j / self.node_seconds_running / 1e3 if self.node_seconds_running else 0.0
+        out: dict[str, float | int | str | None] = {
+            "hall": self.name,
+            "gpus": self.gpus,
+            "tflops_per_gpu": tflops,
+            "node_power_kw": node_kw,
+            "tflops_per_kw": tflops / node_kw if node_kw else 0.0,
+            "gpu_power_mean_w": self.gpu_energy_j / run_s if run_s else 0.0,
+            "throttled_share": (self.gpu_seconds_power_capped + self.gpu_seconds_thermal) / run_s if run_s else 0.0,
+            "power_capped_share": self.gpu_seconds_power_capped / run_s if run_s else 0.0,
+            "thermal_slowdown_share": self.gpu_seconds_thermal / run_s if run_s else 0.0,
+            "gpus_shut_down_max": self.max_shutdown,
+        }
+        total = int(self.temp_hist.sum())
+        if total:
+            cdf = np.cumsum(self.temp_hist) / total
+            for q in (5, 50, 95, 99):
+                out[f"gpu_temp_p{q}_c"] = _T_LO + (int(np.searchsorted(cdf, q / 100.0)) + 0.5) * _T_BIN
+            nz = np.nonzero(self.temp_hist)[0]
+            out["gpu_temp_min_c"] = _T_LO + nz[0] * _T_BIN
+            out["gpu_temp_max_c"] = _T_LO + (nz[-1] + 1) * _T_BIN
+        if self.temp_sum is not None and self.temp_count:
+            mean_per_gpu = self.temp_sum / self.temp_count
+            out["gpu_mean_temp_lowest_c"] = float(mean_per_gpu.min())
+            out["gpu_mean_temp_highest_c"] = float(mean_per_gpu.max())
+        return out
+
+
+class RunMetrics:
+    """Accumulates a run's summary from :class:`StepRecord`s after ``warmup_s``."""
+
+    ENERGY_KEYS = (
+        "it", "gpu", "node_fans", "crah_fans", "pumps", "chiller", "heat_rejection",
+        "cooling", "distribution_loss", "other", "facility",
+    )
+
+    def __init__(self, halls: list[HallSim], dt_s: float, warmup_s: float):
+        self.dt_s = dt_s
+        self.warmup_s = warmup_s
+        self.energy_j = dict.fromkeys(self.ENERGY_KEYS, 0.0)
+        self.water_kg = 0.0
+        self.seconds = 0.0
+        self.pue_min = np.inf
+        self.pue_max = 0.0
+        self.halls = {h.cfg.name: _HallAccumulator(h.cfg.name, h.n) for h in halls}
+
+    def add(self, rec: StepRecord) -> None:
+        if rec.t_s < self.warmup_s:
+            return
+        dt = self.dt_s
+        self.seconds += dt
+        e = self.energy_j
+        chain = rec.chain
+        for hall, hs, po in rec.halls:
+            e["gpu"] += hs.gpu_w * dt
+            e["node_fans"] += hs.node_fans_w * dt
+            e["crah_fans"] += po.crah_fans_w * dt
+            e["pumps"] += po.pumps_w * dt
+            e["chiller"] += po.chiller_w * dt
+            e["heat_rejection"] += po.heat_rejection_w * dt
+            self.water_kg += po.water_kg
+            acc = self.halls[hall.cfg.name]
+            acc.gpu_seconds_running += hs.active_gpus * dt
+            acc.gpu_seconds_power_capped += hs.power_capped_gpus * dt
+            acc.gpu_seconds_thermal += hs.thermal_gpus * dt
+            acc.tflop += hs.tflops_sum * dt
+            acc.max_shutdown = max(acc.max_shutdown, hs.shutdown_gpus)
+            running = hall.tflops > 0.0
+            if hs.active_gpus:
+                acc.gpu_energy_j += float(hall.power_w[running].sum()) * dt
+                node_running = running.reshape(hall.nodes, hall.gpn).any(axis=1)
+                acc.node_wall_j += float(hall.node_wall_power_w()[node_running].sum()) * dt
+                acc.node_seconds_running += float(node_running.sum()) * dt
+                idx = ((hall.temp_c[running] - _T_LO) / _T_BIN).astype(np.int64)
+                acc.temp_hist += np.bincount(np.clip(idx, 0, _EDGES - 1), minlength=_EDGES)
+                if acc.temp_sum is None:
+                    acc.temp_sum = np.zeros(hall.n)
+                acc.temp_sum += np.where(running, hall.temp_c, 0.0)
+                acc.temp_count += 1.0
+        e["it"] += chain.it_w * dt
+        e["cooling"] += chain.cooling_w * dt
+        e["distribution_loss"] += chain.distribution_loss_w * dt
+        e["other"] += chain.other_w * dt
+        e["facility"] += chain.facility_w * dt
+        if chain.it_w > 0:
+            pue = chain.facility_w / chain.it_w
+            self.pue_min = min(self.pue_min, pue)
+            self.pue_max = max(self.pue_max, pue)
+
+    def summary(self) -> dict[str, object]:
+        e = self.energy_j
+        it_kwh = e["it"] / J_PER_KWH
+        tflop = sum(a.tflop for a in self.halls.values())
+        return {
+            "seconds": self.seconds,
+            "energy_kwh": {k: v / J_PER_KWH for k, v in e.items()},
+            "pue": e["facility"] / e["it"] if e["it"] else None,
+            "pue_min": None if not np.isfinite(self.pue_min) else self.pue_min,
+            "pue_max": self.pue_max or None,
+            "it_power_mean_kw": e["it"] / self.seconds / 1e3 if self.seconds else 0.0,
+            "facility_power_mean_kw": e["facility"] / self.seconds / 1e3 if self.seconds else 0.0,
+            "pflop_delivered": tflop / 1e3,
+            "tflop_per_facility_kwh": tflop / (e["facility"] / J_PER_KWH) if e["facility"] else 0.0,
+            "water_m3": self.water_kg / 1e3,
+            "water_l_per_it_kwh": self.water_kg / it_kwh if it_kwh else 0.0,
+            "halls": [a.summary() for a in self.halls.values()],
+        }
