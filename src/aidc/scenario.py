@@ -98,11 +98,15 @@ ChillerName = Annotated[str, AfterValidator(_known_chiller)]
 class HeatRejectionConfig(_Model):
     type: Literal["cooling_tower", "dry_cooler"]
     design_approach_k: float = Field(
-        4.0, gt=0.5, le=20.0,
-        description="leaving water minus ambient (wet-bulb for towers, dry-bulb for dry coolers) at design heat",
+        4.0,
+        gt=0.5,
+        le=20.0,
+        description="leaving water minus ambient (wet-bulb: towers, dry-bulb: dry coolers) at design heat",
     )
     specific_fan_power_w_per_kw: float = Field(
-        12.7, gt=0.0, le=100.0,
+        12.7,
+        gt=0.0,
+        le=100.0,
         description="fan power at design per kW rejected; 12.7 = ASHRAE 90.1-2019 Table 6.8.1-7 minimum for "
         "axial open towers (40.2 gpm/hp at 35/29.4/23.9 °C)",
     )
@@ -125,8 +129,12 @@ class AirCoolingConfig(_Model):
     chw_delta_t_k: float = Field(6.0, gt=1.0, le=20.0)
     crah_coil_approach_k: float = Field(3.0, ge=0.5, le=10.0)
     crah_delta_t_k: float = Field(12.0, gt=2.0, le=30.0, description="air temperature rise at design airflow")
-    crah_fan_pressure_pa: float = Field(400.0, gt=0.0, le=2000.0, description="total pressure of CRAH fans (assumption)")
-    crah_fan_efficiency_frac: float = Field(0.6, gt=0.1, le=0.95, description="EC plug fan wire-to-air (assumption)")
+    crah_fan_pressure_pa: float = Field(
+        400.0, gt=0.0, le=2000.0, description="total pressure of CRAH fans (assumption)"
+    )
+    crah_fan_efficiency_frac: float = Field(
+        0.6, gt=0.1, le=0.95, description="EC plug fan wire-to-air (assumption)"
+    )
     crah_min_airflow_frac: float = Field(0.3, ge=0.0, le=1.0)
     economizer: bool = True
     economizer_hx_approach_k: float = Field(1.5, ge=0.0, le=10.0)
@@ -157,8 +165,12 @@ class ImmersionCoolingConfig(_Model):
     facility_supply_temp_c: float = Field(35.0, ge=2.0, le=50.0)
     hx_approach_k: float = Field(3.0, ge=0.5, le=15.0)
     fluid_delta_t_k: float = Field(8.0, gt=1.0, le=30.0)
-    fluid_density_kg_m3: float = Field(820.0, gt=500.0, le=2000.0, description="PAO-6 class hydrocarbon near 40 °C")
-    fluid_cp_j_kgk: float = Field(2200.0, gt=500.0, le=5000.0, description="PAO-6 class hydrocarbon near 40 °C")
+    fluid_density_kg_m3: float = Field(
+        820.0, gt=500.0, le=2000.0, description="PAO-6 class hydrocarbon near 40 °C"
+    )
+    fluid_cp_j_kgk: float = Field(
+        2200.0, gt=500.0, le=5000.0, description="PAO-6 class hydrocarbon near 40 °C"
+    )
     fluid_pump_head_kpa: float = Field(150.0, gt=0.0, le=2000.0)
     fws_delta_t_k: float = Field(6.0, gt=1.0, le=20.0)
     fws_pump_head_kpa: float = Field(150.0, gt=0.0, le=2000.0)
@@ -181,18 +193,28 @@ class NodeConfig(_Model):
 
     gpus_per_node: int = Field(8, ge=1, le=72)
     base_power_w: float = Field(
-        2000.0, ge=0.0, le=20000.0,
+        2000.0,
+        ge=0.0,
+        le=20000.0,
         description="CPUs, DRAM, NICs, switches and storage under load (DC side, fans excluded)",
     )
-    psu_efficiency_frac: float = Field(0.96, gt=0.5, le=1.0, description="80 PLUS Titanium at 50 % load: 96 %")
+    psu_efficiency_frac: float = Field(
+        0.96, gt=0.5, le=1.0, description="80 PLUS Titanium at 50 % load: 96 %"
+    )
     fan_rated_power_w: float = Field(400.0, ge=0.0, le=10000.0, description="all chassis fans at full speed")
     fan_min_speed_frac: float = Field(0.3, ge=0.05, le=1.0)
     fan_temp_low_c: float = Field(45.0, ge=0.0, le=100.0)
     fan_temp_high_c: float = Field(85.0, ge=0.0, le=120.0)
-    airflow_full_speed_m3_s: float = Field(0.47, gt=0.0, le=10.0, description="through the GPU zone at full fan speed")
+    airflow_full_speed_m3_s: float = Field(
+        0.47, gt=0.0, le=10.0, description="through the GPU zone at full fan speed"
+    )
     gpu_rows_in_airflow: int = Field(2, ge=1, le=8, description="GPUs in series along the airflow")
-    gpu_heat_to_liquid_frac: float = Field(0.95, ge=0.0, le=1.0, description="liquid nodes: GPU heat into cold plates")
-    other_heat_to_liquid_frac: float = Field(0.5, ge=0.0, le=1.0, description="liquid nodes: non-GPU heat into cold plates")
+    gpu_heat_to_liquid_frac: float = Field(
+        0.95, ge=0.0, le=1.0, description="liquid nodes: GPU heat into cold plates"
+    )
+    other_heat_to_liquid_frac: float = Field(
+        0.5, ge=0.0, le=1.0, description="liquid nodes: non-GPU heat into cold plates"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> NodeConfig:
@@ -212,8 +234,12 @@ class ThermalConfig(_Model):
     """
 
     cold_plate_resistance_k_w: float = Field(0.032, gt=0.0, le=1.0, description="junction to coolant")
-    heatsink_base_resistance_k_w: float = Field(0.024, gt=0.0, le=1.0, description="junction to fins (conduction)")
-    heatsink_convective_resistance_k_w: float = Field(0.020, gt=0.0, le=1.0, description="fins to air at full airflow")
+    heatsink_base_resistance_k_w: float = Field(
+        0.024, gt=0.0, le=1.0, description="junction to fins (conduction)"
+    )
+    heatsink_convective_resistance_k_w: float = Field(
+        0.020, gt=0.0, le=1.0, description="fins to air at full airflow"
+    )
     immersion_resistance_k_w: float = Field(0.045, gt=0.0, le=1.0, description="junction to bulk fluid")
     capacitance_j_k: float = Field(600.0, gt=0.0, le=1e5, description="package + sink heat capacity")
     resistance_spread_frac: float = Field(0.15, ge=0.0, le=0.5, description="GPU-to-GPU spread (uniform ±)")
@@ -245,7 +271,9 @@ class BurnJob(_Job):
     """Sustained compute at one precision (a burn-in test, a benchmark, a steady kernel mix)."""
 
     type: Literal["burn"] = "burn"
-    activity_frac: float = Field(0.9, ge=0.0, le=1.0, description="switching activity vs the hungriest kernel")
+    activity_frac: float = Field(
+        0.9, ge=0.0, le=1.0, description="switching activity vs the hungriest kernel"
+    )
     mfu_frac: float = Field(0.5, gt=0.0, le=1.0, description="achieved fraction of peak at the maximum clock")
 
 
@@ -258,7 +286,9 @@ class TrainingJob(_Job):
     comm_s: float = Field(1.0, ge=0.0, le=3600.0)
     compute_activity_frac: float = Field(0.9, ge=0.0, le=1.0)
     comm_activity_frac: float = Field(0.25, ge=0.0, le=1.0)
-    mfu_compute_frac: float = Field(0.5, gt=0.0, le=1.0, description="fraction of peak during the compute phase")
+    mfu_compute_frac: float = Field(
+        0.5, gt=0.0, le=1.0, description="fraction of peak during the compute phase"
+    )
 
 
 class IdleJob(_Job):
@@ -274,8 +304,12 @@ class HallConfig(_Model):
     racks_per_row: int = Field(1, ge=1, le=1000)
     nodes_per_rack: int = Field(1, ge=1, le=128)
     gpu: str = "H100-SXM"
-    power_cap_w: float | None = Field(None, gt=0.0, description="per-GPU power limit; the GPU's TDP if omitted")
-    inlet_offset_mean_c: float = Field(1.0, ge=-5.0, le=20.0, description="rack inlet above supply air (recirculation)")
+    power_cap_w: float | None = Field(
+        None, gt=0.0, description="per-GPU power limit; the GPU's TDP if omitted"
+    )
+    inlet_offset_mean_c: float = Field(
+        1.0, ge=-5.0, le=20.0, description="rack inlet above supply air (recirculation)"
+    )
     inlet_offset_std_c: float = Field(1.0, ge=0.0, le=10.0, description="rack-to-rack spread of that offset")
     node: NodeConfig = Field(default_factory=NodeConfig)
     thermal: ThermalConfig = Field(default_factory=ThermalConfig)
@@ -292,7 +326,9 @@ class HallConfig(_Model):
     @model_validator(mode="after")
     def _check(self) -> HallConfig:
         spec = GPU_CATALOG[self.gpu]
-        if self.power_cap_w is not None and not (spec.power_cap_min_w <= self.power_cap_w <= spec.power_cap_max_w):
+        if self.power_cap_w is not None and not (
+            spec.power_cap_min_w <= self.power_cap_w <= spec.power_cap_max_w
+        ):
             raise ValueError(
                 f"power_cap_w = {self.power_cap_w:g} W is outside the {self.gpu}'s range "
                 f"{spec.power_cap_min_w:g}–{spec.power_cap_max_w:g} W"
@@ -322,7 +358,9 @@ class PowerChainConfig(_Model):
 
 
 class TelemetryConfig(_Model):
-    sample_s: float | None = Field(None, gt=0.0, description="keep one sample every sample_s; every step if omitted")
+    sample_s: float | None = Field(
+        None, gt=0.0, description="keep one sample every sample_s; every step if omitted"
+    )
     per_gpu: bool = Field(False, description="also store every GPU's series (small sites only)")
     chunk_rows: int = Field(2048, ge=1, le=1_000_000)
 
@@ -346,7 +384,9 @@ class Scenario(_Model):
         if self.dt_s > self.duration_s:
             raise ValueError(f"dt_s = {self.dt_s:g} s is longer than duration_s = {self.duration_s:g} s")
         if self.warmup_s >= self.duration_s:
-            raise ValueError(f"warmup_s = {self.warmup_s:g} s leaves nothing of duration_s = {self.duration_s:g} s")
+            raise ValueError(
+                f"warmup_s = {self.warmup_s:g} s leaves nothing of duration_s = {self.duration_s:g} s"
+            )
         if self.telemetry.sample_s is not None and self.telemetry.sample_s < self.dt_s:
             raise ValueError("telemetry.sample_s must be at least dt_s")
         names = [h.name for h in self.halls]

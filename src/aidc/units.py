@@ -64,7 +64,7 @@ def unit_of(field_name: str) -> str:
     '°C'
     """
     best = ""
-    for suffix, unit in _SUFFIX_UNITS.items():
+    for suffix in _SUFFIX_UNITS:
         if field_name.endswith(suffix) and len(suffix) > len(best):
             best = suffix
     return _SUFFIX_UNITS.get(best, "")

@@ -171,7 +171,11 @@ def heat_rejection_fan_speed(
 
 
 def pump_power_affinity(
-    flow_ratio: float, design_flow_m3_s: float, design_head_pa: float, efficiency: float, min_flow_ratio: float
+    flow_ratio: float,
+    design_flow_m3_s: float,
+    design_head_pa: float,
+    efficiency: float,
+    min_flow_ratio: float,
 ) -> float:
     """Variable-speed pump power [W]: P = ρgHQ/η at design, scaled by (Q/Q_design)³.
 
@@ -280,7 +284,11 @@ class Pump:
         if self.design_flow_m3_s <= 0.0:
             return 0.0
         return pump_power_affinity(
-            flow_m3_s / self.design_flow_m3_s, self.design_flow_m3_s, self.head_pa, self.efficiency, self.min_flow_ratio
+            flow_m3_s / self.design_flow_m3_s,
+            self.design_flow_m3_s,
+            self.head_pa,
+            self.efficiency,
+            self.min_flow_ratio,
         )
 
 
@@ -317,7 +325,9 @@ class AirPlant:
     def __post_init__(self) -> None:
         design = self.design_heat_w * self.capacity_margin
         self.design_airflow_m3_s = design / (RHO_AIR_KG_M3 * CP_AIR_J_KGK * self.crah_delta_t_k)
-        self.rated_crah_fan_w = self.design_airflow_m3_s * self.crah_fan_pressure_pa / self.crah_fan_efficiency
+        self.rated_crah_fan_w = (
+            self.design_airflow_m3_s * self.crah_fan_pressure_pa / self.crah_fan_efficiency
+        )
         self.unit_capacity_w = design / self.chiller_units
         chw_flow = design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.chw_delta_t_k)
         self.chw_pump = Pump(chw_flow, self.pump_head_pa, self.pump_efficiency)
@@ -342,8 +352,13 @@ class AirPlant:
         }
 
     def step(
-        self, dt_s: float, heat_to_air_w: float, heat_to_liquid_w: float, server_airflow_m3_s: float,
-        dry_bulb_c: float, wet_bulb_c: float,
+        self,
+        dt_s: float,
+        heat_to_air_w: float,
+        heat_to_liquid_w: float,
+        server_airflow_m3_s: float,
+        dry_bulb_c: float,
+        wet_bulb_c: float,
     ) -> PlantOutputs:
         airflow = max(server_airflow_m3_s, self.crah_min_airflow_frac * self.design_airflow_m3_s)
         crah_w = float(self.rated_crah_fan_w * (airflow / self.design_airflow_m3_s) ** 3)
@@ -359,7 +374,12 @@ class AirPlant:
         # Condenser water leaves the tower at wet-bulb + approach (first pass, at this load).
         cond_in = wet_bulb_c + self.heat_rejection.design_approach_k * min(load / self.design_heat_w, 1.0)
         chiller_w = chiller_plant_power(
-            chiller_load, self.unit_capacity_w, self.chiller_units, self.chw_supply_temp_c, cond_in, self.chiller
+            chiller_load,
+            self.unit_capacity_w,
+            self.chiller_units,
+            self.chw_supply_temp_c,
+            cond_in,
+            self.chiller,
         )
         rejected = load + chiller_w
         tower_w, _, water = self.heat_rejection.step(
@@ -408,8 +428,16 @@ class LiquidPlant:
 
     def __post_init__(self) -> None:
         design = self.design_heat_w * self.capacity_margin
-        self.tcs_pump = Pump(design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k), self.cdu_pump_head_pa, self.pump_efficiency)
-        self.fws_pump = Pump(design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k), self.fws_pump_head_pa, self.pump_efficiency)
+        self.tcs_pump = Pump(
+            design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k),
+            self.cdu_pump_head_pa,
+            self.pump_efficiency,
+        )
+        self.fws_pump = Pump(
+            design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k),
+            self.fws_pump_head_pa,
+            self.pump_efficiency,
+        )
         self.unit_capacity_w = design / self.chiller_units
         self.last = PlantOutputs(
             supply_air_c=self.residual_air.delivered_supply_air_c(), liquid_supply_c=self.tcs_supply_c()
@@ -440,7 +468,10 @@ class LiquidPlant:
         # the setpoint; its share of the load is that temperature gap over the FWS range.
         trim = min(max(leaving_c - self.facility_supply_temp_c, 0.0) / self.fws_delta_t_k, 1.0)
         chiller_w = chiller_plant_power(
-            heat_w * trim, self.unit_capacity_w, self.chiller_units, self.facility_supply_temp_c,
+            heat_w * trim,
+            self.unit_capacity_w,
+            self.chiller_units,
+            self.facility_supply_temp_c,
             self.heat_rejection.ambient_c(dry_bulb_c, wet_bulb_c) + self.heat_rejection.design_approach_k,
             self.chiller,
         )
@@ -454,10 +485,17 @@ class LiquidPlant:
         return pumps, chiller_w, rej_w, water, 1.0 - trim
 
     def step(
-        self, dt_s: float, heat_to_air_w: float, heat_to_liquid_w: float, server_airflow_m3_s: float,
-        dry_bulb_c: float, wet_bulb_c: float,
+        self,
+        dt_s: float,
+        heat_to_air_w: float,
+        heat_to_liquid_w: float,
+        server_airflow_m3_s: float,
+        dry_bulb_c: float,
+        wet_bulb_c: float,
     ) -> PlantOutputs:
-        pumps, chiller_w, rej_w, water, free = self._liquid_side(dt_s, heat_to_liquid_w, dry_bulb_c, wet_bulb_c)
+        pumps, chiller_w, rej_w, water, free = self._liquid_side(
+            dt_s, heat_to_liquid_w, dry_bulb_c, wet_bulb_c
+        )
         air = self.residual_air.step(dt_s, heat_to_air_w, 0.0, server_airflow_m3_s, dry_bulb_c, wet_bulb_c)
         self.last = PlantOutputs(
             crah_fans_w=air.crah_fans_w,
@@ -472,7 +510,10 @@ class LiquidPlant:
         return self.last
 
     def state(self) -> dict[str, float]:
-        return {"liquid_supply_c": self.last.liquid_supply_c, "free_cooling_frac": self.last.free_cooling_frac}
+        return {
+            "liquid_supply_c": self.last.liquid_supply_c,
+            "free_cooling_frac": self.last.free_cooling_frac,
+        }
 
 
 @dataclass
@@ -502,8 +543,16 @@ class ImmersionPlant:
 
     def __post_init__(self) -> None:
         design = self.design_heat_w * self.capacity_margin
-        self.fluid_pump = Pump(design / (self.fluid_density_kg_m3 * self.fluid_cp_j_kgk * self.fluid_delta_t_k), self.fluid_pump_head_pa, self.pump_efficiency)
-        self.fws_pump = Pump(design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k), self.fws_pump_head_pa, self.pump_efficiency)
+        self.fluid_pump = Pump(
+            design / (self.fluid_density_kg_m3 * self.fluid_cp_j_kgk * self.fluid_delta_t_k),
+            self.fluid_pump_head_pa,
+            self.pump_efficiency,
+        )
+        self.fws_pump = Pump(
+            design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k),
+            self.fws_pump_head_pa,
+            self.pump_efficiency,
+        )
         self.unit_capacity_w = design / self.chiller_units
         self.last = PlantOutputs(liquid_supply_c=self.facility_supply_temp_c + self.hx_approach_k)
 
@@ -516,14 +565,24 @@ class ImmersionPlant:
         }
 
     def step(
-        self, dt_s: float, heat_to_air_w: float, heat_to_liquid_w: float, server_airflow_m3_s: float,
-        dry_bulb_c: float, wet_bulb_c: float,
+        self,
+        dt_s: float,
+        heat_to_air_w: float,
+        heat_to_liquid_w: float,
+        server_airflow_m3_s: float,
+        dry_bulb_c: float,
+        wet_bulb_c: float,
     ) -> PlantOutputs:
         heat = heat_to_liquid_w + heat_to_air_w
-        rej_w, leaving_c, water = self.heat_rejection.step(heat, dry_bulb_c, wet_bulb_c, self.facility_supply_temp_c, dt_s)
+        rej_w, leaving_c, water = self.heat_rejection.step(
+            heat, dry_bulb_c, wet_bulb_c, self.facility_supply_temp_c, dt_s
+        )
         trim = min(max(leaving_c - self.facility_supply_temp_c, 0.0) / self.fws_delta_t_k, 1.0)
         chiller_w = chiller_plant_power(
-            heat * trim, self.unit_capacity_w, self.chiller_units, self.facility_supply_temp_c,
+            heat * trim,
+            self.unit_capacity_w,
+            self.chiller_units,
+            self.facility_supply_temp_c,
             self.heat_rejection.ambient_c(dry_bulb_c, wet_bulb_c) + self.heat_rejection.design_approach_k,
             self.chiller,
         )
@@ -540,7 +599,10 @@ class ImmersionPlant:
         return self.last
 
     def state(self) -> dict[str, float]:
-        return {"liquid_supply_c": self.last.liquid_supply_c, "free_cooling_frac": self.last.free_cooling_frac}
+        return {
+            "liquid_supply_c": self.last.liquid_supply_c,
+            "free_cooling_frac": self.last.free_cooling_frac,
+        }
 
 
 # ---------------------------------------------------------------------------------------------

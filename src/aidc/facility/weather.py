@@ -36,7 +36,9 @@ BUNDLED_CLIMATES: dict[str, tuple[str, str]] = {
 
 
 def wet_bulb_coolprop(
-    dry_bulb_c: NDArray[np.float64], relative_humidity_frac: NDArray[np.float64], pressure_pa: NDArray[np.float64]
+    dry_bulb_c: NDArray[np.float64],
+    relative_humidity_frac: NDArray[np.float64],
+    pressure_pa: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Thermodynamic wet-bulb temperature of moist air [°C].
 

@@ -73,9 +73,7 @@ class GPUSpec:
             return self.peak_dense_tflops[precision]
         except KeyError:
             supported = ", ".join(self.peak_dense_tflops)
-            raise ValueError(
-                f"{self.name} has no {precision!r} throughput; supported: {supported}"
-            ) from None
+            raise ValueError(f"{self.name} has no {precision!r} throughput; supported: {supported}") from None
 
 
 def _ro(d: dict[str, float] | dict[str, str]) -> MappingProxyType:
@@ -129,9 +127,7 @@ GPU_CATALOG: MappingProxyType[str, GPUSpec] = MappingProxyType(
             clock_max_mhz=1980.0,
             hbm_gb=80.0,
             hbm_bandwidth_tb_s=3.35,
-            peak_dense_tflops=_ro(
-                {"fp64": 67.0, "fp32": 67.0, "tf32": 494.5, "bf16": 989.5, "fp8": 1979.0}
-            ),
+            peak_dense_tflops=_ro({"fp64": 67.0, "fp32": 67.0, "tf32": 494.5, "bf16": 989.5, "fp8": 1979.0}),
             max_operating_temp_c=87.0,
             slowdown_temp_c=89.0,
             shutdown_temp_c=92.0,
@@ -160,9 +156,7 @@ GPU_CATALOG: MappingProxyType[str, GPUSpec] = MappingProxyType(
             clock_max_mhz=1980.0,
             hbm_gb=141.0,
             hbm_bandwidth_tb_s=4.8,
-            peak_dense_tflops=_ro(
-                {"fp64": 67.0, "fp32": 67.0, "tf32": 494.5, "bf16": 989.5, "fp8": 1979.0}
-            ),
+            peak_dense_tflops=_ro({"fp64": 67.0, "fp32": 67.0, "tf32": 494.5, "bf16": 989.5, "fp8": 1979.0}),
             max_operating_temp_c=87.0,
             slowdown_temp_c=89.0,
             shutdown_temp_c=92.0,

@@ -62,9 +62,7 @@ def dynamic_power_cmos(
     return np.asarray(activity) * spec.dynamic_max_w * v_ratio * v_ratio * f_ratio
 
 
-def leakage_power_exponential(
-    junction_temp_c: ArrayLike, voltage_v: ArrayLike, spec: GPUSpec
-) -> FloatArray:
+def leakage_power_exponential(junction_temp_c: ArrayLike, voltage_v: ArrayLike, spec: GPUSpec) -> FloatArray:
     """Leakage power rising exponentially with junction temperature [W].
 
     P_leak = P_ref · (V/V_max) · 2^((T_j − T_ref)/ΔT_2)

@@ -130,9 +130,12 @@ class HallSim:
         if self.cooling_type != "air":
             return liquid_supply_c + self.power_w * self.half_rise_k_per_w, self.r_fixed  # type: ignore[return-value]
         speed = np.repeat(self.fan_speed, self.gpn)
-        r = phys.heatsink_resistance_airflow(
-            th.heatsink_base_resistance_k_w, th.heatsink_convective_resistance_k_w, speed
-        ) * self.r_factor
+        r = (
+            phys.heatsink_resistance_airflow(
+                th.heatsink_base_resistance_k_w, th.heatsink_convective_resistance_k_w, speed
+            )
+            * self.r_factor
+        )
         inlet = supply_air_c + self.inlet_offset_c
         if self.rows_air > 1:
             # Heat picked up by the rows upstream, over the column's air mass flow.
@@ -165,13 +168,23 @@ class HallSim:
         self.tflops = self.workload.throughput_tflops(t_s, clock) * running
         # 4. junction temperature
         sink, r = self._sink(supply_air_c, liquid_supply_c)
-        self.temp_c = phys.junction_temperature_rc(self.temp_c, sink, power, r, self.cfg.thermal.capacitance_j_k, dt_s)
-        self.shutdown = (self.temp_c >= spec.shutdown_temp_c) | (self.shutdown & (self.temp_c > spec.max_operating_temp_c))
+        self.temp_c = phys.junction_temperature_rc(
+            self.temp_c, sink, power, r, self.cfg.thermal.capacitance_j_k, dt_s
+        )
+        self.shutdown = (self.temp_c >= spec.shutdown_temp_c) | (
+            self.shutdown & (self.temp_c > spec.max_operating_temp_c)
+        )
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
         hottest = self.temp_c.reshape(self.nodes, self.gpn).max(axis=1)
-        self.fan_speed = phys.server_fan_speed(hottest, node.fan_temp_low_c, node.fan_temp_high_c, node.fan_min_speed_frac)
+        self.fan_speed = phys.server_fan_speed(
+            hottest, node.fan_temp_low_c, node.fan_temp_high_c, node.fan_min_speed_frac
+        )
         gpu_w = float(power.sum())
-        fans_w = float(phys.fan_power_affinity(node.fan_rated_power_w, self.fan_speed).sum()) if self.node_fans else 0.0
+        fans_w = (
+            float(phys.fan_power_affinity(node.fan_rated_power_w, self.fan_speed).sum())
+            if self.node_fans
+            else 0.0
+        )
         other_w = self.nodes * node.base_power_w
         it_w = (gpu_w + fans_w + other_w) / node.psu_efficiency_frac
         if self.cooling_type == "liquid":

@@ -54,7 +54,9 @@ class _HallAccumulator:
             "node_power_kw": node_kw,
             "tflops_per_kw": tflops / node_kw if node_kw else 0.0,
             "gpu_power_mean_w": self.gpu_energy_j / run_s if run_s else 0.0,
-            "throttled_share": (self.gpu_seconds_power_capped + self.gpu_seconds_thermal) / run_s if run_s else 0.0,
+            "throttled_share": (self.gpu_seconds_power_capped + self.gpu_seconds_thermal) / run_s
+            if run_s
+            else 0.0,
             "power_capped_share": self.gpu_seconds_power_capped / run_s if run_s else 0.0,
             "thermal_slowdown_share": self.gpu_seconds_thermal / run_s if run_s else 0.0,
             "gpus_shut_down_max": self.max_shutdown,
@@ -78,8 +80,17 @@ class RunMetrics:
     """Accumulates a run's summary from :class:`StepRecord`s after ``warmup_s``."""
 
     ENERGY_KEYS = (
-        "it", "gpu", "node_fans", "crah_fans", "pumps", "chiller", "heat_rejection",
-        "cooling", "distribution_loss", "other", "facility",
+        "it",
+        "gpu",
+        "node_fans",
+        "crah_fans",
+        "pumps",
+        "chiller",
+        "heat_rejection",
+        "cooling",
+        "distribution_loss",
+        "other",
+        "facility",
     )
 
     def __init__(self, halls: list[HallSim], dt_s: float, warmup_s: float):

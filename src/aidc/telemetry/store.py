@@ -81,7 +81,9 @@ class _Table:
 class RunStore:
     """Writes one run directory. Use as a context manager around the simulation loop."""
 
-    def __init__(self, path: str | Path, metadata: dict[str, Any], chunk_rows: int = 2048, overwrite: bool = False):
+    def __init__(
+        self, path: str | Path, metadata: dict[str, Any], chunk_rows: int = 2048, overwrite: bool = False
+    ):
         self.path = Path(path)
         if self.path.exists():
             if not overwrite:
@@ -169,7 +171,10 @@ class Run:
     def query(self, sql: str) -> pa.Table:
         """Run SQL against the run's DuckDB file (read-only)."""
         with duckdb.connect(str(self.path / "telemetry.duckdb"), read_only=True) as con:
-            return con.execute(sql).fetch_arrow_table()
+            result = con.sql(sql)
+            # DuckDB 2 renamed the relation's arrow() to to_arrow_table().
+            fetch = getattr(result, "to_arrow_table", None) or result.arrow
+            return fetch()
 
     def table(self, name: str) -> pa.Table:
         return self.query(f"SELECT * FROM {name} ORDER BY t_s")

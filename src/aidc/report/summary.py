@@ -1,0 +1,68 @@
+"""The headline metrics of runs as a rich table (terminal and HTML report share it)."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from aidc.telemetry.store import Run
+
+
+def _fmt(v: object, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}" if abs(v) < 1e6 else f"{v:,.0f}"
+    return str(v)
+
+
+def summary_table(runs: list[Run]) -> Table:
+    """A table of the headline metrics of one or more runs, side by side."""
+    table = Table(title="aidc run summary" if len(runs) == 1 else "aidc comparison")
+    table.add_column("metric")
+    for r in runs:
+        table.add_column(r.path.name, justify="right")
+    sums = [r.summary or {} for r in runs]
+    rows: list[tuple[str, list[object]]] = [
+        ("status", [r.metadata.get("status") for r in runs]),
+        ("PUE", [s.get("pue") for s in sums]),
+        ("IT power, mean [kW]", [s.get("it_power_mean_kw") for s in sums]),
+        ("facility power, mean [kW]", [s.get("facility_power_mean_kw") for s in sums]),
+    ]
+    for key in (
+        "it",
+        "gpu",
+        "node_fans",
+        "crah_fans",
+        "pumps",
+        "chiller",
+        "heat_rejection",
+        "distribution_loss",
+        "facility",
+    ):
+        rows.append((f"energy {key} [kWh]", [s.get("energy_kwh", {}).get(key) for s in sums]))
+    rows += [
+        ("TFLOP per facility kWh", [s.get("tflop_per_facility_kwh") for s in sums]),
+        ("water [m³]", [s.get("water_m3") for s in sums]),
+    ]
+    hall_keys = [
+        ("TFLOPS per GPU", "tflops_per_gpu"),
+        ("node power [kW]", "node_power_kw"),
+        ("TFLOPS/kW (per GPU / node)", "tflops_per_kw"),
+        ("GPU power, mean [W]", "gpu_power_mean_w"),
+        ("throttled share", "throttled_share"),
+        ("GPU temp p50 [°C]", "gpu_temp_p50_c"),
+        ("GPU temp p99 [°C]", "gpu_temp_p99_c"),
+        ("GPU temp max [°C]", "gpu_temp_max_c"),
+    ]
+    names = sorted({h["hall"] for s in sums for h in s.get("halls", [])})
+    for hall in names:
+        for label, key in hall_keys:
+            vals = []
+            for s in sums:
+                h = next((h for h in s.get("halls", []) if h["hall"] == hall), {})
+                vals.append(h.get(key))
+            rows.append((f"{hall}: {label}", vals))
+    for label, vals in rows:
+        table.add_row(escape(label), *[_fmt(v) for v in vals])
+    return table
