@@ -161,7 +161,10 @@ def gpus() -> None:
         *PRECISIONS,
         "slowdown/shutdown [°C]",
     ):
-        table.add_column(col, justify="right" if col != "GPU" else "left")
+        if col == "GPU":
+            table.add_column(col, no_wrap=True)
+        else:
+            table.add_column(col, justify="right", overflow="fold")
     for spec in GPU_CATALOG.values():
         table.add_row(
             spec.name,

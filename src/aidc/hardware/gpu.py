@@ -74,7 +74,12 @@ def leakage_power_exponential(junction_temp_c: ArrayLike, voltage_v: ArrayLike, 
     (Liao, He & Lepak, "Temperature and supply voltage aware performance and power modeling at
     microarchitecture level", IEEE TCAD 24(7), 2005, eq. 9 linearized in the exponent). The linear
     voltage factor is the V·I_leak product at fixed current density. ΔT_2 for the catalog GPUs is
-    a calibration (see :mod:`aidc.hardware.catalog`). Valid for 20–105 °C.
+    a calibration (see :mod:`aidc.hardware.catalog`) on data between 35 and 72 °C.
+
+    .. warning:: With the catalog's 10 °C doubling, Hopper's leakage alone passes ~560 W near
+       80 °C, which real parts do not show: the single exponential is too steep there. Treat
+       results with junctions above ~75 °C as qualitative (the governor then floors the clock,
+       and hardware slowdown and shutdown take over).
     """
     t = np.asarray(junction_temp_c, dtype=np.float64)
     return (
