@@ -61,7 +61,7 @@ def test_supply_temperature_error_states_the_allowed_range():
 def test_unknown_key_is_rejected():
     d = example_dict("demo_hall.toml")
     d["halls"][0]["colour"] = "blue"
-    with pytest.raises(ScenarioError, match="halls.0.colour: unknown key"):
+    with pytest.raises(ScenarioError, match=r"halls\.0\.colour: unknown key"):
         validate_scenario(d)
 
 

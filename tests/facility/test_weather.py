@@ -29,5 +29,5 @@ def test_interpolation_and_wrap():
 
 
 def test_missing_file_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.csv"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.csv"):
         load_tmy(str(tmp_path / "nope.csv"), "tmy3")

@@ -26,7 +26,7 @@ def test_energy_balance_every_step(small_scenario):
         c = rec.chain
         parts = c.it_w + c.transformer_loss_w + c.ups_loss_w + c.pdu_loss_w + c.cooling_w + c.other_w
         assert c.facility_w == pytest.approx(parts)
-        (hall, hs, po) = rec.halls[0]
+        (_, hs, po) = rec.halls[0]
         assert c.cooling_w == pytest.approx(po.total_w)
         assert hs.heat_to_air_w + hs.heat_to_liquid_w == pytest.approx(hs.it_w)
         assert c.facility_w / c.it_w > 1.0
