@@ -273,6 +273,43 @@ class HeatRejection:
         return fan_w, ambient + approach, water
 
 
+def reject_with_trim_chiller(
+    heat_w: float,
+    rejection: HeatRejection,
+    chiller: ChillerCurves,
+    chiller_units: int,
+    unit_capacity_w: float,
+    setpoint_c: float,
+    range_k: float,
+    dry_bulb_c: float,
+    wet_bulb_c: float,
+    dt_s: float,
+) -> tuple[float, float, float, float]:
+    """Warm-water heat rejection with a trim chiller in series.
+
+    The dry cooler or tower holds ``setpoint_c`` when the climate allows; otherwise its leaving
+    water is warmer, and a chiller cools it the rest of the way. The chiller's share of the load
+    is that temperature gap over the loop's range ``range_k``; the cooler then rejects the
+    compressor heat too. Returns chiller power [W], heat-rejection fan power [W], water [kg] and
+    the free-cooling share [0-1]. The chiller curves are evaluated at the edge of their validity
+    box for warm-water setpoints (clamped, as EnergyPlus does), which understates the COP a
+    chiller gains at high leaving temperatures: a conservative bias.
+    """
+    rej_w, leaving_c, water = rejection.step(heat_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
+    trim = min(max(leaving_c - setpoint_c, 0.0) / range_k, 1.0)
+    chiller_w = chiller_plant_power(
+        heat_w * trim,
+        unit_capacity_w,
+        chiller_units,
+        setpoint_c,
+        rejection.ambient_c(dry_bulb_c, wet_bulb_c) + rejection.design_approach_k,
+        chiller,
+    )
+    if chiller_w > 0.0:
+        rej_w, _, water = rejection.step(heat_w + chiller_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
+    return chiller_w, rej_w, water, 1.0 - trim
+
+
 @dataclass
 class Pump:
     design_flow_m3_s: float
@@ -461,28 +498,22 @@ class LiquidPlant:
         self, dt_s: float, heat_w: float, dry_bulb_c: float, wet_bulb_c: float
     ) -> tuple[float, float, float, float, float]:
         """Pumps, chiller, heat-rejection fans [W], water [kg] and the free-cooling share."""
-        rej_w, leaving_c, water = self.heat_rejection.step(
-            heat_w, dry_bulb_c, wet_bulb_c, self.facility_supply_temp_c, dt_s
-        )
-        # Chiller trim in series: cools the rejected water from where the cooler leaves it down to
-        # the setpoint; its share of the load is that temperature gap over the FWS range.
-        trim = min(max(leaving_c - self.facility_supply_temp_c, 0.0) / self.fws_delta_t_k, 1.0)
-        chiller_w = chiller_plant_power(
-            heat_w * trim,
-            self.unit_capacity_w,
-            self.chiller_units,
-            self.facility_supply_temp_c,
-            self.heat_rejection.ambient_c(dry_bulb_c, wet_bulb_c) + self.heat_rejection.design_approach_k,
+        chiller_w, rej_w, water, free = reject_with_trim_chiller(
+            heat_w,
+            self.heat_rejection,
             self.chiller,
+            self.chiller_units,
+            self.unit_capacity_w,
+            self.facility_supply_temp_c,
+            self.fws_delta_t_k,
+            dry_bulb_c,
+            wet_bulb_c,
+            dt_s,
         )
-        if chiller_w > 0.0:  # the cooler now also rejects the compressor heat
-            rej_w, _, water = self.heat_rejection.step(
-                heat_w + chiller_w, dry_bulb_c, wet_bulb_c, self.facility_supply_temp_c, dt_s
-            )
         tcs_flow = heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k)
         fws_flow = heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k)
         pumps = self.tcs_pump.power_w(tcs_flow) + self.fws_pump.power_w(fws_flow)
-        return pumps, chiller_w, rej_w, water, 1.0 - trim
+        return pumps, chiller_w, rej_w, water, free
 
     def step(
         self,
@@ -574,17 +605,17 @@ class ImmersionPlant:
         wet_bulb_c: float,
     ) -> PlantOutputs:
         heat = heat_to_liquid_w + heat_to_air_w
-        rej_w, leaving_c, water = self.heat_rejection.step(
-            heat, dry_bulb_c, wet_bulb_c, self.facility_supply_temp_c, dt_s
-        )
-        trim = min(max(leaving_c - self.facility_supply_temp_c, 0.0) / self.fws_delta_t_k, 1.0)
-        chiller_w = chiller_plant_power(
-            heat * trim,
-            self.unit_capacity_w,
-            self.chiller_units,
-            self.facility_supply_temp_c,
-            self.heat_rejection.ambient_c(dry_bulb_c, wet_bulb_c) + self.heat_rejection.design_approach_k,
+        chiller_w, rej_w, water, free = reject_with_trim_chiller(
+            heat,
+            self.heat_rejection,
             self.chiller,
+            self.chiller_units,
+            self.unit_capacity_w,
+            self.facility_supply_temp_c,
+            self.fws_delta_t_k,
+            dry_bulb_c,
+            wet_bulb_c,
+            dt_s,
         )
         fluid_flow = heat / (self.fluid_density_kg_m3 * self.fluid_cp_j_kgk * self.fluid_delta_t_k)
         fws_flow = heat / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k)
@@ -594,7 +625,7 @@ class ImmersionPlant:
             heat_rejection_w=rej_w,
             water_kg=water,
             liquid_supply_c=self.facility_supply_temp_c + self.hx_approach_k,
-            free_cooling_frac=1.0 - trim,
+            free_cooling_frac=free,
         )
         return self.last
 

@@ -40,6 +40,10 @@ DC_800V_RECTIFIER = (0.0050, 0.0050, 0.0100)
 the efficiency class NVIDIA's 800 V DC white paper ("NVIDIA 800 VDC Architecture", 2025)
 assumes when it claims up to 5 % end-to-end gain over 54 V AC distribution."""
 
+TRANSFORMER_RATING_PER_IT = 1.6
+"""Transformer rating over the rated IT load: it also carries the mechanical load, up to ~0.5 of
+IT in an air-cooled hall at peak (a design PUE near 1.5), plus margin (assumption)."""
+
 DC_DC_RACK_EFFICIENCY = 0.985
 """800 V → rack-voltage DC/DC converter efficiency (same source; high-ratio LLC converters)."""
 
@@ -98,7 +102,7 @@ class PowerChain:
             pdu_loss = it_w * (1.0 / self.pdu_efficiency - 1.0)
             ups_loss = conversion_loss_quadratic(it_w + pdu_loss, self.rated_it_w, *UPS_DOUBLE_CONVERSION)
         through = it_w + pdu_loss + ups_loss + cooling_w + self.other_loads_w
-        rated_total = self.rated_it_w * 1.6  # transformer sized for IT plus mechanical load
+        rated_total = self.rated_it_w * TRANSFORMER_RATING_PER_IT
         transformer_loss = conversion_loss_quadratic(through, rated_total, *TRANSFORMER_MV_LV)
         return PowerChainOutputs(
             it_w=it_w,
