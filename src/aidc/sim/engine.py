@@ -89,6 +89,7 @@ class HallSim:
         self.power_w = np.full(n, spec.idle_power_w or spec.static_power_w)
         self.temp_c = np.full(n, np.nan)  # set by init_temperatures once the plant is known
         self.tflops = np.zeros(n)
+        self.node_wall_w = np.zeros(self.nodes)  # wall power of every node at the last step [W]
         self.shutdown = np.zeros(n, dtype=bool)
         self.power_capped = np.zeros(n, dtype=bool)
         self.thermal = np.zeros(n, dtype=bool)
@@ -179,14 +180,13 @@ class HallSim:
         self.fan_speed = phys.server_fan_speed(
             hottest, node.fan_temp_low_c, node.fan_temp_high_c, node.fan_min_speed_frac
         )
-        gpu_w = float(power.sum())
-        fans_w = (
-            float(phys.fan_power_affinity(node.fan_rated_power_w, self.fan_speed).sum())
-            if self.node_fans
-            else 0.0
-        )
+        fans = phys.fan_power_affinity(node.fan_rated_power_w, self.fan_speed) if self.node_fans else 0.0
+        node_gpu = power.reshape(self.nodes, self.gpn).sum(axis=1)
+        self.node_wall_w = (node_gpu + fans + node.base_power_w) / node.psu_efficiency_frac
+        gpu_w = float(node_gpu.sum())
+        fans_w = float(np.sum(fans))
         other_w = self.nodes * node.base_power_w
-        it_w = (gpu_w + fans_w + other_w) / node.psu_efficiency_frac
+        it_w = float(self.node_wall_w.sum())
         if self.cooling_type == "liquid":
             liquid = gpu_w * node.gpu_heat_to_liquid_frac + other_w * node.other_heat_to_liquid_frac
         elif self.cooling_type == "immersion":
@@ -207,13 +207,6 @@ class HallSim:
             thermal_gpus=int(self.thermal.sum()),
             shutdown_gpus=int(self.shutdown.sum()),
         )
-
-    def node_wall_power_w(self) -> FloatArray:
-        """Wall power of every node [W] at the last step."""
-        node = self.cfg.node
-        gpu = self.power_w.reshape(self.nodes, self.gpn).sum(axis=1)
-        fans = phys.fan_power_affinity(node.fan_rated_power_w, self.fan_speed) if self.node_fans else 0.0
-        return (gpu + fans + node.base_power_w) / node.psu_efficiency_frac
 
 
 @dataclass

@@ -128,7 +128,7 @@ class RunMetrics:
             if hs.active_gpus:
                 acc.gpu_energy_j += float(hall.power_w[running].sum()) * dt
                 node_running = running.reshape(hall.nodes, hall.gpn).any(axis=1)
-                acc.node_wall_j += float(hall.node_wall_power_w()[node_running].sum()) * dt
+                acc.node_wall_j += float(hall.node_wall_w[node_running].sum()) * dt
                 acc.node_seconds_running += float(node_running.sum()) * dt
                 idx = ((hall.temp_c[running] - _T_LO) / _T_BIN).astype(np.int64)
                 acc.temp_hist += np.bincount(np.clip(idx, 0, _EDGES - 1), minlength=_EDGES)
