@@ -59,3 +59,22 @@ def test_gpus_lists_the_catalog():
     assert r.exit_code == ExitCode.OK
     for name in ("H100-SXM", "H200-SXM", "B200", "MI300X"):
         assert name in r.output
+
+
+def test_model_info_prints_kv_and_equivalents():
+    r = runner.invoke(app, ["model", "info", "deepseek-v3"], env={"COLUMNS": "200"})
+    assert r.exit_code == ExitCode.OK, r.output
+    assert "70,272" in r.output  # BF16 KV bytes per token
+    assert "MHA equivalent" in r.output and "GQA-8 equivalent" in r.output
+    assert "671.03 B" in r.output
+
+
+def test_model_info_unknown_preset_is_bad_input():
+    r = runner.invoke(app, ["model", "info", "gpt-9"])
+    assert r.exit_code == ExitCode.BAD_INPUT
+    assert "deepseek-v3" in r.output
+
+
+def test_model_list():
+    r = runner.invoke(app, ["model", "list"], env={"COLUMNS": "200"})
+    assert r.exit_code == ExitCode.OK and "qwen2.5-72b" in r.output
