@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.aidc-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-model experiments clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,17 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hall.py
+	$(BIN)/python benchmarks/bench_mla_decode.py
+
+bench-model: $(STAMP)
+	$(BIN)/python benchmarks/bench_mla_decode.py
+
+# CPU experiments of the model core (each under 15 min on 2 cores); results in experiments/results/
+experiments: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,experiments]"
+	$(BIN)/python experiments/attention_variants.py
+	$(BIN)/python experiments/fp8_training.py
+	$(BIN)/python experiments/moe_balancing.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
