@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/aidc report runs/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks experiments
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

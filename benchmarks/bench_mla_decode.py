@@ -17,6 +17,7 @@ import argparse
 import platform
 import statistics
 import time
+from functools import partial
 
 import torch
 from transformers import DeepseekV3ForCausalLM
@@ -33,11 +34,26 @@ CONTEXTS = (1024, 4096, 16384)
 def bench_config(max_seq_len: int) -> ModelConfig:
     return ModelConfig(
         name="V2-Lite attention, 2 layers (benchmark)",
-        vocab_size=4096, hidden_size=2048, num_layers=2, num_heads=16, intermediate_size=2048,
-        q_lora_rank=None, kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
-        n_routed_experts=8, n_shared_experts=1, n_activated_experts=2, moe_intermediate_size=512,
-        score_func="sigmoid", group_score="top2_sum", norm_topk_prob=True, n_dense_layers=1,
-        max_seq_len=max_seq_len, source="aidc benchmark",
+        vocab_size=4096,
+        hidden_size=2048,
+        num_layers=2,
+        num_heads=16,
+        intermediate_size=2048,
+        q_lora_rank=None,
+        kv_lora_rank=512,
+        qk_nope_head_dim=128,
+        qk_rope_head_dim=64,
+        v_head_dim=128,
+        n_routed_experts=8,
+        n_shared_experts=1,
+        n_activated_experts=2,
+        moe_intermediate_size=512,
+        score_func="sigmoid",
+        group_score="top2_sum",
+        norm_topk_prob=True,
+        n_dense_layers=1,
+        max_seq_len=max_seq_len,
+        source="aidc benchmark",
     )
 
 
@@ -49,6 +65,19 @@ def _time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+@torch.no_grad()
+def step_ours(model: Transformer, mode: str, token: torch.Tensor, ctx: int, cache) -> None:
+    model.set_mla_mode(mode)
+    model(token, start_pos=ctx, cache=cache)
+    cache.truncate(0, ctx)  # drop the new token: every timed step sees the same context
+
+
+@torch.no_grad()
+def step_hf(model, token: torch.Tensor, cache: DynamicCache) -> None:
+    model(token, past_key_values=cache, use_cache=True)
+    cache.crop(-1)
 
 
 def main() -> None:
@@ -64,10 +93,13 @@ def main() -> None:
     ).eval()
     hf.load_state_dict(aidc_to_hf_state_dict(ours.state_dict(), cfg), strict=True)
     c = cfg.kv_lora_rank
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    threads = torch.get_num_threads()
+    print(f"machine: {platform.machine()}, {threads} torch threads, torch {torch.__version__}")
     print(f"config: {cfg.name}; FP32; batch 1; median of {args.repeats} steps after one warm-up")
-    header = (f"{'context':>8} {'aidc absorbed [ms]':>19} {'aidc naive [ms]':>16} {'HF eager [ms]':>14} "
-              f"{'HF/absorbed':>12} {'aidc cache [MB]':>16} {'HF cache [MB]':>14} {'max rel diff':>13}")
+    header = (
+        f"{'context':>8} {'aidc absorbed [ms]':>19} {'aidc naive [ms]':>16} {'HF eager [ms]':>14} "
+        f"{'HF/absorbed':>12} {'aidc cache [MB]':>16} {'HF cache [MB]':>14} {'max rel diff':>13}"
+    )
     print(header)
     for ctx in args.contexts:
         latents = [torch.randn(1, ctx, c + cfg.qk_rope_head_dim) for _ in range(cfg.num_layers)]
@@ -85,26 +117,18 @@ def main() -> None:
             hf_cache.crop(-1)
         rel = float((a - b).abs().max() / b.abs().max())
         ours_mb = cache.bytes_used / 1e6  # whole 64-token blocks
-        hf_mb = sum((x.keys.numel() + x.values.numel()) * x.keys.element_size() for x in hf_cache.layers) / 1e6
+        hf_bytes = sum((x.keys.numel() + x.values.numel()) * x.keys.element_size() for x in hf_cache.layers)
+        hf_mb = hf_bytes / 1e6
 
-        def step_ours(mode: str):
-            def run():
-                ours.set_mla_mode(mode)
-                with torch.no_grad():
-                    ours(token, start_pos=ctx, cache=cache)
-                cache.truncate(0, ctx)
-            return run
-
-        def step_hf():
-            with torch.no_grad():
-                hf(token, past_key_values=hf_cache, use_cache=True)
-            hf_cache.crop(-1)
-
-        t_abs = _time(step_ours("absorbed"), args.repeats)
-        t_naive = _time(step_ours("naive"), max(1, args.repeats // 2))
-        t_hf = _time(step_hf, max(1, args.repeats // 2))
-        print(f"{ctx:>8,} {t_abs * 1e3:>19.2f} {t_naive * 1e3:>16.2f} {t_hf * 1e3:>14.2f} {t_hf / t_abs:>11.1f}× "
-              f"{ours_mb:>16.2f} {hf_mb:>14.2f} {rel:>13.1e}")
+        few = max(1, args.repeats // 2)
+        t_abs = _time(partial(step_ours, ours, "absorbed", token, ctx, cache), args.repeats)
+        t_naive = _time(partial(step_ours, ours, "naive", token, ctx, cache), few)
+        t_hf = _time(partial(step_hf, hf, token, hf_cache), few)
+        ours.set_mla_mode("absorbed")
+        print(
+            f"{ctx:>8,} {t_abs * 1e3:>19.2f} {t_naive * 1e3:>16.2f} {t_hf * 1e3:>14.2f} "
+            f"{t_hf / t_abs:>11.1f}× {ours_mb:>16.2f} {hf_mb:>14.2f} {rel:>13.1e}"
+        )
 
 
 if __name__ == "__main__":
