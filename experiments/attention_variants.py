@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import TrainSettings, environment, smooth, stdlib_corpus, train, write_json
+from common import TrainSettings, environment, save, smooth, stdlib_corpus, train, two_panels, write_json
 
 from aidc.model.accounting import kv_bytes_per_token, parameter_counts
 from aidc.model.config import ModelConfig
@@ -110,12 +110,7 @@ def main() -> None:
 
 
 def plot(runs: dict, out) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a, b) = two_panels("MHA vs GQA vs MLA at matched parameters (stdlib bytes, CPU)")
     for i, (name, r) in enumerate(runs.items()):
         a.plot(smooth(r["train_loss"]), color=f"C{i}", label=f"{name} train (seed 0)", alpha=0.5)
         steps, vals = zip(*r["val_curve"], strict=True)
@@ -130,9 +125,7 @@ def plot(runs: dict, out) -> None:
         label = f"val {runs[n]['val_loss']:.3f} ± {runs[n]['val_loss_spread'] / 2:.3f}"
         b.text(i, runs[n]["kv_bytes_per_token_bf16"], label, ha="center", va="bottom")
     b.set_ylabel("KV cache [bytes/token, BF16]")
-    fig.suptitle("MHA vs GQA vs MLA at matched parameters (stdlib bytes, CPU)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save(fig, out)
 
 
 if __name__ == "__main__":

@@ -183,3 +183,20 @@ def smooth(xs: list[float], k: int = 25) -> list[float]:
             acc -= xs[i - k]
         out.append(acc / min(i + 1, k))
     return out
+
+
+def two_panels(title: str):
+    """A headless matplotlib figure with two side-by-side axes; save it with :func:`save`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig.suptitle(title)
+    return fig, axes
+
+
+def save(fig, out: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import TrainSettings, environment, smooth, stdlib_corpus, train, write_json
+from common import TrainSettings, environment, save, smooth, stdlib_corpus, train, two_panels, write_json
 
 from aidc.model.config import ModelConfig
 
@@ -78,12 +78,9 @@ def main() -> None:
 
 
 def plot(runs: dict, out) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a, b) = two_panels(
+        "FP8 (E4M3, 1×128 / 128×128 block scaling) vs BF16 vs FP32 training, CPU emulation"
+    )
     for name, r in runs.items():
         a.plot(smooth(r["train_loss"], 50), label=name)
     a.set_xlabel("step")
@@ -100,9 +97,7 @@ def plot(runs: dict, out) -> None:
     b.set_xlabel("step")
     b.set_ylabel("relative train-loss gap [%]")
     b.legend(fontsize=8)
-    fig.suptitle("FP8 (E4M3, 1×128 / 128×128 block scaling) vs BF16 vs FP32 training, CPU emulation")
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save(fig, out)
 
 
 if __name__ == "__main__":

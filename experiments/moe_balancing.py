@@ -21,7 +21,17 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import TrainSettings, environment, smooth, stdlib_corpus, train, val_batches, write_json
+from common import (
+    TrainSettings,
+    environment,
+    save,
+    smooth,
+    stdlib_corpus,
+    train,
+    two_panels,
+    val_batches,
+    write_json,
+)
 
 from aidc.model.config import ModelConfig
 from aidc.model.moe import MoE, max_violation
@@ -141,12 +151,7 @@ def main() -> None:
 
 
 def plot(runs: dict, out) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a, b) = two_panels("MoE balancing on a tiny DeepSeek-V3-shaped model (16 experts, top-2), CPU")
     for name, r in runs.items():
         a.plot(smooth(r["max_vio_train"], 20), label=name)
         b.plot(smooth(r["train_loss"], 50), label=name)
@@ -158,9 +163,7 @@ def plot(runs: dict, out) -> None:
     b.set_ylabel("train loss [nats/byte], 50-step mean")
     b.set_ylim(top=2.5)
     b.legend()
-    fig.suptitle("MoE balancing on a tiny DeepSeek-V3-shaped model (16 experts, top-2), CPU")
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save(fig, out)
 
 
 if __name__ == "__main__":
