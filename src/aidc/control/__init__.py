@@ -1,0 +1,1 @@
+"""Cooling control: setpoint specs, baseline controllers and the safety shield."""
