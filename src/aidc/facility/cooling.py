@@ -237,6 +237,7 @@ class PlantOutputs:
     supply_air_c: float = 0.0
     liquid_supply_c: float = 0.0
     free_cooling_frac: float = 0.0
+    coolant_flow_frac: float = 1.0  # liquid loop flow as a share of design (cold plates see it)
 
     @property
     def total_w(self) -> float:
@@ -310,6 +311,15 @@ def reject_with_trim_chiller(
     return chiller_w, rej_w, water, 1.0 - trim
 
 
+def apply_setpoints(plant: object, setpoints: dict[str, float]) -> None:
+    """Set a plant's controllable setpoints by name; names outside ``plant.SETPOINTS`` are an error."""
+    allowed = getattr(plant, "SETPOINTS", ())
+    for name, value in setpoints.items():
+        if name not in allowed:
+            raise KeyError(f"{type(plant).__name__} has no setpoint {name!r}; it has {', '.join(allowed)}")
+        setattr(plant, name, float(value))
+
+
 @dataclass
 class Pump:
     design_flow_m3_s: float
@@ -340,6 +350,11 @@ class AirPlant:
     """
 
     kind: ClassVar[str] = "air"
+    SETPOINTS: ClassVar[tuple[str, ...]] = (
+        "supply_air_temp_c",
+        "chw_supply_temp_c",
+        "economizer_lockout_wetbulb_c",
+    )
     design_heat_w: float
     supply_air_temp_c: float
     chw_supply_temp_c: float
@@ -357,6 +372,7 @@ class AirPlant:
     pump_head_pa: float
     pump_efficiency: float
     capacity_margin: float = 1.2
+    economizer_lockout_wetbulb_c: float = math.inf  # economizer off at or above this outdoor wet-bulb
     last: PlantOutputs = field(default_factory=PlantOutputs, repr=False)
 
     def __post_init__(self) -> None:
@@ -402,7 +418,7 @@ class AirPlant:
         load = heat_to_air_w + heat_to_liquid_w + crah_w  # fan heat ends up in the air stream
         chw_flow = load / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.chw_delta_t_k)
         free = 0.0
-        if self.economizer:
+        if self.economizer and wet_bulb_c < self.economizer_lockout_wetbulb_c:
             free_water = wet_bulb_c + self.heat_rejection.design_approach_k + self.economizer_hx_approach_k
             free = waterside_economizer_fraction(
                 self.chw_supply_temp_c + self.chw_delta_t_k, self.chw_supply_temp_c, free_water
@@ -448,6 +464,7 @@ class LiquidPlant:
     """
 
     kind: ClassVar[str] = "liquid"
+    SETPOINTS: ClassVar[tuple[str, ...]] = ("facility_supply_temp_c", "flow_frac")
     design_heat_w: float
     facility_supply_temp_c: float
     cdu_approach_k: float
@@ -461,6 +478,9 @@ class LiquidPlant:
     chiller_units: int
     residual_air: AirPlant
     capacity_margin: float = 1.2
+    # None: pumps hold the loop ΔT (flow follows heat); a number: both loops run at that share of
+    # design flow, and the cold plates see it (:class:`PlantOutputs.coolant_flow_frac`).
+    flow_frac: float | None = None
     last: PlantOutputs = field(default_factory=PlantOutputs, repr=False)
 
     def __post_init__(self) -> None:
@@ -510,8 +530,12 @@ class LiquidPlant:
             wet_bulb_c,
             dt_s,
         )
-        tcs_flow = heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k)
-        fws_flow = heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k)
+        if self.flow_frac is None:
+            tcs_flow = heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k)
+            fws_flow = heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k)
+        else:
+            tcs_flow = self.flow_frac * self.tcs_pump.design_flow_m3_s
+            fws_flow = self.flow_frac * self.fws_pump.design_flow_m3_s
         pumps = self.tcs_pump.power_w(tcs_flow) + self.fws_pump.power_w(fws_flow)
         return pumps, chiller_w, rej_w, water, free
 
@@ -537,6 +561,7 @@ class LiquidPlant:
             supply_air_c=air.supply_air_c,
             liquid_supply_c=self.tcs_supply_c(),
             free_cooling_frac=free,
+            coolant_flow_frac=1.0 if self.flow_frac is None else self.flow_frac,
         )
         return self.last
 

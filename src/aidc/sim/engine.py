@@ -88,6 +88,7 @@ class HallSim:
         self.clock_mhz = np.full(n, spec.clock_idle_mhz)
         self.power_w = np.full(n, spec.idle_power_w or spec.static_power_w)
         self.temp_c = np.full(n, np.nan)  # set by init_temperatures once the plant is known
+        self.inlet_c = np.full(n, np.nan)  # air at each GPU's heat sink (air halls) or room supply [°C]
         self.tflops = np.zeros(n)
         self.node_wall_w = np.zeros(self.nodes)  # wall power of every node at the last step [W]
         self.shutdown = np.zeros(n, dtype=bool)
@@ -125,11 +126,18 @@ class HallSim:
 
     # -- physics --------------------------------------------------------------------------------
 
-    def _sink(self, supply_air_c: float, liquid_supply_c: float) -> tuple[FloatArray, FloatArray]:
-        """Sink temperature [°C] and junction-to-sink resistance [K/W] of every GPU."""
+    def _sink(
+        self, supply_air_c: float, liquid_supply_c: float, flow_frac: float = 1.0
+    ) -> tuple[FloatArray, FloatArray]:
+        """Sink temperature [°C] and junction-to-sink resistance [K/W] of every GPU.
+
+        ``flow_frac`` scales the cold-plate flow: the coolant's rise along the plate grows as 1/flow
+        (the plate's convective resistance is held constant, a simplification).
+        """
         th = self.cfg.thermal
         if self.cooling_type != "air":
-            return liquid_supply_c + self.power_w * self.half_rise_k_per_w, self.r_fixed  # type: ignore[return-value]
+            sink = liquid_supply_c + self.power_w * self.half_rise_k_per_w / flow_frac
+            return sink, self.r_fixed  # type: ignore[return-value]
         speed = np.repeat(self.fan_speed, self.gpn)
         r = (
             phys.heatsink_resistance_airflow(
@@ -150,7 +158,9 @@ class HallSim:
         sink, r = self._sink(supply_air_c, liquid_supply_c)
         self.temp_c = sink + self.power_w * r
 
-    def step(self, t_s: float, dt_s: float, supply_air_c: float, liquid_supply_c: float) -> HallStep:
+    def step(
+        self, t_s: float, dt_s: float, supply_air_c: float, liquid_supply_c: float, flow_frac: float = 1.0
+    ) -> HallStep:
         spec, node = self.spec, self.cfg.node
         # 1. workload demand (at the previous step's clock)
         activity = self.workload.activity(t_s, self.clock_mhz)
@@ -168,7 +178,8 @@ class HallSim:
         self.clock_mhz, self.power_w = clock, power
         self.tflops = self.workload.throughput_tflops(t_s, clock) * running
         # 4. junction temperature
-        sink, r = self._sink(supply_air_c, liquid_supply_c)
+        sink, r = self._sink(supply_air_c, liquid_supply_c, flow_frac)
+        self.inlet_c = sink if self.cooling_type == "air" else np.full(self.n, supply_air_c)
         self.temp_c = phys.junction_temperature_rc(
             self.temp_c, sink, power, r, self.cfg.thermal.capacitance_j_k, dt_s
         )
@@ -263,7 +274,7 @@ class Simulation:
             it_w = cooling_w = 0.0
             for hall, plant in zip(self.halls, self.plants, strict=True):
                 prev = plant.last
-                hs = hall.step(t, dt, prev.supply_air_c, prev.liquid_supply_c)
+                hs = hall.step(t, dt, prev.supply_air_c, prev.liquid_supply_c, prev.coolant_flow_frac)
                 po = plant.step(dt, hs.heat_to_air_w, hs.heat_to_liquid_w, hs.server_airflow_m3_s, tdb, twb)
                 results.append((hall, hs, po))
                 it_w += hs.it_w
