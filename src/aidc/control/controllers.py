@@ -28,6 +28,15 @@ class Controller(Protocol):
     def act(self, obs: CoolingObservation) -> np.ndarray: ...
 
 
+def _kind(specs: tuple[ActionSpec, ...]) -> str:
+    names = [s.name for s in specs]
+    if names == [s.name for s in AIR_ACTIONS]:
+        return "air"
+    if names == [s.name for s in LIQUID_ACTIONS]:
+        return "liquid"
+    raise ValueError(f"baseline controllers know the air and liquid setpoint sets, not {names}")
+
+
 def _clip(specs: tuple[ActionSpec, ...], values: np.ndarray) -> np.ndarray:
     return np.clip(values, [s.low for s in specs], [s.high for s in specs])
 
@@ -68,21 +77,22 @@ class RuleBasedReset:
         pass
 
     def act(self, obs: CoolingObservation) -> np.ndarray:
-        gpu_excess = obs.gpu_temp_max_c - (obs.gpu_slowdown_temp_c - self.gpu_headroom_k)
-        if self.specs == AIR_ACTIONS:
+        gpu_excess = max(obs.gpu_temp_max_c - (obs.gpu_slowdown_temp_c - self.gpu_headroom_k), 0.0)
+        if _kind(self.specs) == "air":
             sat = defaults(self.specs)[0] + self.gain * (self.inlet_target_c - obs.inlet_temp_max_c)
-            sat -= max(gpu_excess, 0.0) * self.gain
+            sat -= 2.0 * gpu_excess  # hot GPUs: colder air, 2 K per K over the headroom
             chw = min(
                 obs.outdoor_wet_bulb_c + self.tower_approach_k + self.hx_approach_k,
                 sat - self.coil_approach_k,
             )
             lockout = obs.outdoor_wet_bulb_c + 2.0  # economizer on whenever it can help at all
             return _clip(self.specs, np.array([sat, chw, lockout]))
-        if self.specs == LIQUID_ACTIONS:
-            fws = obs.outdoor_dry_bulb_c + self.dry_cooler_approach_k - self.gain * max(gpu_excess, 0.0)
-            flow = 0.6 + 0.05 * max(gpu_excess, 0.0)
+        if _kind(self.specs) == "liquid":
+            fws = min(obs.outdoor_dry_bulb_c + self.dry_cooler_approach_k, defaults(self.specs)[0])
+            fws -= 2.0 * gpu_excess
+            flow = 1.0 if gpu_excess > 0 else 0.7
             return _clip(self.specs, np.array([fws, flow]))
-        raise ValueError("RuleBasedReset knows the air and liquid action sets only")
+        raise AssertionError("unreachable: _kind raised")
 
 
 @dataclass
@@ -113,7 +123,7 @@ class PIDHottestGPU:
             self._integral += error * self.dt_s
         out = base.copy()
         out[0] = proposed
-        if self.specs == LIQUID_ACTIONS:
+        if _kind(self.specs) == "liquid":
             out[1] = 1.0 if error < 0 else base[1]
         return _clip(self.specs, out)
 

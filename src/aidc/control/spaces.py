@@ -24,6 +24,9 @@ class ActionSpec:
     max_step: float  # largest change per control step [unit/step]
     default: float
     source: str
+    # +1: a higher value never heats the IT (more flow); −1: a lower value never does (colder
+    # supply); 0: no thermal effect on the IT (economizer lockout only moves energy)
+    safe_direction: int = -1
 
     def __post_init__(self) -> None:
         if not self.low < self.high:
@@ -32,6 +35,8 @@ class ActionSpec:
             raise ValueError(f"{self.name}: default {self.default} is outside [{self.low}, {self.high}]")
         if self.max_step <= 0:
             raise ValueError(f"{self.name}: max_step must be positive, got {self.max_step}")
+        if self.safe_direction not in (-1, 0, 1):
+            raise ValueError(f"{self.name}: safe_direction must be -1, 0 or +1, got {self.safe_direction}")
 
 
 AIR_ACTIONS: tuple[ActionSpec, ...] = (
@@ -62,6 +67,7 @@ AIR_ACTIONS: tuple[ActionSpec, ...] = (
         12.0,
         "waterside-economizer enable below this outdoor wet-bulb (ASHRAE 90.1-2019 §6.5.1.2 economizer "
         "controls); above it the economizer is off",
+        safe_direction=0,
     ),
 )
 
@@ -83,6 +89,7 @@ LIQUID_ACTIONS: tuple[ActionSpec, ...] = (
         0.1,
         1.0,
         "facility-water and CDU flow as a share of design; 40 % is a common VFD turndown floor",
+        safe_direction=+1,
     ),
 )
 
@@ -128,3 +135,9 @@ class CoolingObservation:
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+
+def at_least_as_safe(a: np.ndarray, b: np.ndarray, specs: tuple[ActionSpec, ...]) -> bool:
+    """``a`` is no hotter than ``b`` in every setpoint that affects the IT's temperature."""
+    d = np.array([s.safe_direction for s in specs], dtype=np.float64)
+    return bool(np.all(d * (np.asarray(a) - np.asarray(b)) >= 0.0))

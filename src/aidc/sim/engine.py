@@ -88,7 +88,7 @@ class HallSim:
         self.clock_mhz = np.full(n, spec.clock_idle_mhz)
         self.power_w = np.full(n, spec.idle_power_w or spec.static_power_w)
         self.temp_c = np.full(n, np.nan)  # set by init_temperatures once the plant is known
-        self.inlet_c = np.full(n, np.nan)  # air at each GPU's heat sink (air halls) or room supply [°C]
+        self.inlet_c = np.full(n, np.nan)  # rack inlet air of each GPU's rack [°C]
         self.tflops = np.zeros(n)
         self.node_wall_w = np.zeros(self.nodes)  # wall power of every node at the last step [W]
         self.shutdown = np.zeros(n, dtype=bool)
@@ -179,13 +179,15 @@ class HallSim:
         self.tflops = self.workload.throughput_tflops(t_s, clock) * running
         # 4. junction temperature
         sink, r = self._sink(supply_air_c, liquid_supply_c, flow_frac)
-        self.inlet_c = sink if self.cooling_type == "air" else np.full(self.n, supply_air_c)
+        self.inlet_c = supply_air_c + self.inlet_offset_c  # rack inlet: room supply + rack offset
         self.temp_c = phys.junction_temperature_rc(
             self.temp_c, sink, power, r, self.cfg.thermal.capacitance_j_k, dt_s
         )
-        self.shutdown = (self.temp_c >= spec.shutdown_temp_c) | (
-            self.shutdown & (self.temp_c > spec.max_operating_temp_c)
-        )
+        # Thermal shutdown trips the moment a junction reaches the threshold, not at the end of
+        # the step: hold a GPU crossing it at the threshold (it is off from the next step on).
+        tripped = (self.temp_c >= spec.shutdown_temp_c) & ~self.shutdown
+        self.temp_c = np.where(tripped, spec.shutdown_temp_c, self.temp_c)
+        self.shutdown = tripped | (self.shutdown & (self.temp_c > spec.max_operating_temp_c))
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
         hottest = self.temp_c.reshape(self.nodes, self.gpn).max(axis=1)
         self.fan_speed = phys.server_fan_speed(
@@ -234,10 +236,10 @@ class StepRecord:
 class Simulation:
     """A scenario's components and its clock. Iterate :meth:`run` to step it."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, weather: Weather | None = None):
         self.scenario = scenario
         self.rng = np.random.default_rng(scenario.seed)
-        self.weather = build_weather(scenario)
+        self.weather = weather if weather is not None else build_weather(scenario)
         self.start_hour = scenario.weather.start_hour_of_year()
         self.halls = [HallSim(h, self.rng) for h in scenario.halls]
         self.plants: list[CoolingPlant] = []

@@ -1,0 +1,226 @@
+"""One hall of the twin, stepped by a controller: the back end of aidc's Gymnasium environments.
+
+:class:`HallTwin` builds a one-hall :class:`Simulation`, applies setpoints to its cooling plant
+and advances the physics at the scenario's own ``dt_s`` for as long as a control step lasts,
+returning what a controller observes and what the step cost. The environment class itself lives
+in :mod:`aidc.control.env` and only sees this object through its methods.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from aidc.control.spaces import AIR_ACTIONS, LIQUID_ACTIONS, ActionSpec, CoolingObservation, defaults
+from aidc.facility.cooling import apply_setpoints
+from aidc.facility.weather import Weather
+from aidc.scenario import Scenario, validate_scenario
+from aidc.sim.engine import Simulation, build_weather
+
+HOURS_PER_YEAR = 8760.0
+
+
+@dataclass
+class TwinStep:
+    """What one control step did [SI units, energies in J]."""
+
+    obs: CoolingObservation
+    cooling_j: float
+    it_j: float
+    facility_j: float
+    gpu_violation_gpu_s: float  # GPU-seconds at or above slowdown − margin, or throttled
+    inlet_excess_k_s: float  # Σ max(0, hottest inlet − allowable) · dt
+    throttled_gpu_s: float
+    shutdown_gpus: int
+
+
+def control_scenario(kind: str, *, racks: int = 32, seed: int = 0) -> dict:
+    """The default environment hall: 1,024 H100 SXM (32 racks × 4 nodes × 8) training, in Greensboro.
+
+    Physics steps of 60 s: the GPU thermal RC is integrated exactly, so the step only sets how
+    often the governor and the plant are re-evaluated inside a 5-minute control step.
+    """
+    if kind not in ("air", "liquid"):
+        raise ValueError(f"cooling kind must be 'air' or 'liquid', got {kind!r}")
+    return {
+        "name": f"control-{kind}",
+        "seed": seed,
+        "duration_s": 86400.0,
+        "dt_s": 60.0,
+        "weather": {"climate": "greensboro-nc", "start": "07-15 00:00"},
+        "halls": [
+            {
+                "name": "hall",
+                "rows": max(1, racks // 8),
+                "racks_per_row": racks // max(1, racks // 8),
+                "nodes_per_rack": 4,
+                "gpu": "H100-SXM",
+                "cooling": {"type": kind},
+                "jobs": [{"type": "training", "name": "pretrain"}],
+            }
+        ],
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_weather(climate: str) -> Weather:
+    sc = validate_scenario({**control_scenario("air"), "weather": {"climate": climate}}, "climate")
+    return build_weather(sc)
+
+
+class HallTwin:
+    """A one-hall scenario under external setpoint control (air or direct-to-chip liquid)."""
+
+    def __init__(
+        self,
+        scenario: Scenario | dict,
+        *,
+        specs: tuple[ActionSpec, ...] | None = None,
+        violation_margin_k: float = 2.0,
+        inlet_allowable_c: float = 32.0,
+    ) -> None:
+        data = scenario.model_dump() if isinstance(scenario, Scenario) else dict(scenario)
+        self.base = validate_scenario(data, "scenario")
+        if len(self.base.halls) != 1:
+            raise ValueError(f"a control twin runs exactly one hall, the scenario has {len(self.base.halls)}")
+        kind = self.base.halls[0].cooling.type
+        if kind not in ("air", "liquid"):
+            raise ValueError(f"cooling control covers air and liquid halls, not {kind!r}")
+        self.kind = kind
+        default_specs = AIR_ACTIONS if kind == "air" else LIQUID_ACTIONS
+        names = [s.name for s in default_specs]
+        if specs is not None and [s.name for s in specs] != names:
+            raise ValueError(f"a {kind} hall's setpoints are {names}, got {[s.name for s in specs]}")
+        self.specs: tuple[ActionSpec, ...] = specs or default_specs
+        self.violation_margin_k = violation_margin_k
+        self.inlet_allowable_c = inlet_allowable_c
+        self.sim: Simulation | None = None
+        self.t_s = 0.0
+
+    @property
+    def dt_s(self) -> float:
+        return self.base.dt_s
+
+    def reset(self, *, seed: int, climate: str | None = None, start: str | None = None) -> CoolingObservation:
+        data = self.base.model_dump()
+        data["seed"] = seed
+        if start is not None:
+            data["weather"]["start"] = start
+        if climate is not None:
+            data["weather"] = {"climate": climate, "start": data["weather"]["start"]}
+        sc = validate_scenario(data, "reset options")
+        weather = _cached_weather(sc.weather.climate) if sc.weather.climate else None
+        self.sim = Simulation(sc, weather)
+        self.t_s = 0.0
+        self.apply(defaults(self.specs))
+        # one physics step, so the first observation is measured rather than assumed
+        return self.advance(self.dt_s).obs
+
+    def setpoints(self) -> np.ndarray:
+        plant = self._plant()
+        return np.array([float(getattr(plant, s.name)) for s in self.specs])
+
+    def apply(self, setpoints: np.ndarray) -> None:
+        apply_setpoints(self._plant(), {s.name: v for s, v in zip(self.specs, setpoints, strict=True)})
+
+    def advance(self, seconds: float) -> TwinStep:
+        sim = self.sim
+        if sim is None:
+            raise RuntimeError("call reset() first")
+        hall, plant = sim.halls[0], sim.plants[0]
+        spec = hall.spec
+        steps = max(1, round(seconds / self.dt_s))
+        dt = self.dt_s
+        cooling = it = facility = viol = inlet_excess = throttled = 0.0
+        tdb = twb = it_w = 0.0
+        for _ in range(steps):
+            tdb, twb = sim.weather.at(sim.start_hour + self.t_s / 3600.0)
+            prev = plant.last
+            hs = hall.step(self.t_s, dt, prev.supply_air_c, prev.liquid_supply_c, prev.coolant_flow_frac)
+            po = plant.step(dt, hs.heat_to_air_w, hs.heat_to_liquid_w, hs.server_airflow_m3_s, tdb, twb)
+            chain = sim.chain.step(hs.it_w, po.total_w)
+            it_w = hs.it_w
+            cooling += po.total_w * dt
+            it += hs.it_w * dt
+            facility += chain.facility_w * dt
+            hot = (hall.temp_c >= spec.slowdown_temp_c - self.violation_margin_k) | hall.thermal
+            viol += float(hot.sum()) * dt
+            inlet_excess += max(0.0, float(hall.inlet_c.max()) - self.inlet_allowable_c) * dt
+            throttled += hs.thermal_gpus * dt
+            self.t_s += dt
+        return TwinStep(
+            self._observe(tdb, twb, it_w),
+            cooling,
+            it,
+            facility,
+            viol,
+            inlet_excess,
+            throttled,
+            int(hall.shutdown.sum()),
+        )
+
+    def preview(self, plan, seconds: float) -> list[CoolingObservation]:
+        """Observations at the end of each step of ``plan``, run on a copy: the twin is unchanged.
+
+        ``plan`` is a list whose items are setpoint arrays, or callables mapping the previous
+        step's observation and setpoints to setpoints (a controller in the loop). The preview uses
+        the twin's own physics, weather and workload, so it is a perfect model; a real site would
+        use a learned or simplified one.
+        """
+        saved_sim, saved_t = self.sim, self.t_s
+        # share what never changes during a run: scenario, weather, hall configs and GPU specs
+        shared = [saved_sim.scenario, saved_sim.weather]
+        for hall in saved_sim.halls:
+            shared += [hall.cfg, hall.spec, hall.workload]
+        self.sim = copy.deepcopy(saved_sim, {id(o): o for o in shared})
+        out: list[CoolingObservation] = []
+        try:
+            for item in plan:
+                setpoints = item(out[-1], self.setpoints()) if callable(item) else item
+                self.apply(setpoints)
+                out.append(self.advance(seconds).obs)
+            return out
+        finally:
+            self.sim, self.t_s = saved_sim, saved_t
+
+    def _plant(self):
+        if self.sim is None:
+            raise RuntimeError("call reset() first")
+        return self.sim.plants[0]
+
+    def _observe(self, tdb: float, twb: float, it_w: float) -> CoolingObservation:
+        hall = self.sim.halls[0]
+        hours = self.sim.start_hour + self.t_s / 3600.0
+        temps = hall.temp_c
+        return CoolingObservation(
+            outdoor_dry_bulb_c=float(tdb),
+            outdoor_wet_bulb_c=float(twb),
+            it_power_kw=it_w / 1e3,
+            gpu_temp_median_c=float(np.median(temps)),
+            gpu_temp_p99_c=float(np.percentile(temps, 99)),
+            gpu_temp_max_c=float(temps.max()),
+            inlet_temp_median_c=float(np.median(hall.inlet_c)),
+            inlet_temp_max_c=float(hall.inlet_c.max()),
+            hour_of_day=float(hours % 24.0),
+            day_of_year=float((hours / 24.0) % 365.0),
+            gpu_slowdown_temp_c=float(hall.spec.slowdown_temp_c),
+        )
+
+
+def make_air_cooling_env(**kwargs):
+    """Entry point of ``aidc/AirCooling-v0``."""
+    from aidc.control.env import CoolingEnv
+
+    scenario = kwargs.pop("scenario", None) or control_scenario("air")
+    return CoolingEnv(HallTwin(scenario, specs=kwargs.pop("specs", None)), **kwargs)
+
+
+def make_liquid_cooling_env(**kwargs):
+    """Entry point of ``aidc/LiquidCooling-v0``."""
+    from aidc.control.env import CoolingEnv
+
+    scenario = kwargs.pop("scenario", None) or control_scenario("liquid")
+    return CoolingEnv(HallTwin(scenario, specs=kwargs.pop("specs", None)), **kwargs)
