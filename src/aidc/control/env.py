@@ -152,6 +152,13 @@ class CoolingEnv(gym.Env[np.ndarray, np.ndarray]):
             self.shield = SafetyShield(self.specs)
         return self._vector(), {"setpoints": self.twin.setpoints()}
 
+    @property
+    def cooling_observation(self) -> CoolingObservation:
+        """The last observation as a :class:`CoolingObservation` (what baseline controllers read)."""
+        if self._obs is None:
+            raise RuntimeError("call reset() first")
+        return self._obs
+
     def physical_action(self, action: np.ndarray) -> np.ndarray:
         return to_physical(action, self.specs)
 
