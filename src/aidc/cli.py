@@ -213,6 +213,97 @@ def model_info(preset: Annotated[str, typer.Argument(help="preset name (see `aid
         console.print(table)
 
 
+control_app = typer.Typer(
+    no_args_is_help=True, help="Cooling control: log behaviour, train offline RL, evaluate."
+)
+app.add_typer(control_app, name="control")
+
+
+def _control_kind(env: str) -> str:
+    if env not in ("air", "liquid"):
+        raise _bad_input([f"--env must be 'air' or 'liquid', got {env!r}"], "--env")
+    return env
+
+
+@control_app.command("collect")
+def control_collect(
+    out: Annotated[Path, typer.Option(help="dataset file to write (Parquet)")],
+    env: Annotated[str, typer.Option(help="air or liquid")] = "air",
+    seed: Annotated[int, typer.Option(help="seed of the behaviour noise")] = 0,
+) -> None:
+    """Log shielded, noisy baseline controllers on the twin (Greensboro, odd months) as a dataset."""
+    from aidc.control_api import collect_dataset
+
+    kind = _control_kind(env)
+    with console.status("collecting behaviour logs…"):
+        path = collect_dataset(kind, out, seed=seed)
+    console.print(f"dataset written to [bold]{path}[/]")
+
+
+@control_app.command("train")
+def control_train(
+    dataset: Annotated[Path, typer.Argument(help="dataset written by `aidc control collect`")],
+    out: Annotated[Path, typer.Option(help="policy file to write")],
+    steps: Annotated[int, typer.Option(help="gradient steps")] = 15_000,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train an IQL policy from a dataset only."""
+    import dataclasses
+
+    from aidc.control_api import COOLING_IQL, train_policy
+
+    if steps < 1:
+        raise _bad_input([f"--steps must be >= 1, got {steps}"], "--steps")
+    try:
+        with console.status("training IQL…"):
+            path = train_policy(dataset, out, dataclasses.replace(COOLING_IQL, steps=steps, seed=seed))
+    except (FileNotFoundError, ValueError) as e:
+        raise _bad_input([str(e)], str(dataset)) from None
+    console.print(f"policy written to [bold]{path}[/]")
+
+
+@control_app.command("eval")
+def control_eval(
+    controllers: Annotated[
+        list[str], typer.Argument(help="baseline names (fixed, rule-based, pid) or policy files")
+    ],
+    env: Annotated[str, typer.Option(help="air or liquid")] = "air",
+) -> None:
+    """Compare controllers on held-out weather (Greensboro even months, Miami)."""
+    from aidc.control_api import evaluate_controllers
+
+    kind = _control_kind(env)
+    try:
+        with console.status("evaluating…"):
+            results = evaluate_controllers(kind, controllers)
+    except ValueError as e:
+        raise _bad_input([str(e)], "CONTROLLERS") from None
+    base = results.get("fixed")
+    table = Table(title=f"held-out evaluation, {kind} hall")
+    for col in (
+        "controller",
+        "cooling [kWh]",
+        "vs fixed",
+        "PUE",
+        "violations [GPU·h + K·h]",
+        "throttled [GPU·h]",
+        "shield fallbacks",
+    ):
+        table.add_column(col, justify="left" if col == "controller" else "right")
+    for name, r in results.items():
+        saved = f"{r['cooling_kwh'] / base['cooling_kwh'] - 1:+.1%}" if base else "—"
+        table.add_row(
+            name,
+            f"{r['cooling_kwh']:,.1f}",
+            saved,
+            f"{r['pue']:.4f}",
+            f"{r['gpu_violation_gpu_h'] + r['inlet_excess_k_h']:.3f}",
+            f"{r['throttled_gpu_h']:.3f}",
+            str(r["shield_interventions"]),
+        )
+    console.print(table)
+
+
 def main() -> None:
     app()
 

@@ -223,12 +223,15 @@ class PolicyController:
         return to_physical(self.policy(observation_vector(obs, current)), self.specs)
 
 
-def collect(env, controller, *, episodes: list[dict], noise_std: float, seed: int) -> OfflineDataset:
+def collect(
+    env, controller, *, episodes: list[dict], noise_std: float, seed: int
+) -> tuple[OfflineDataset, np.ndarray]:
     """Run ``controller`` (physical setpoints) with Gaussian exploration noise of ``noise_std`` in the
     normalized action space through ``env`` (shielded, like a site's history) for each episode's
-    reset options; the logged action is what the shield applied, normalized."""
+    reset options; the logged action is what the shield applied, normalized. Returns the
+    transitions and the episode index (into ``episodes``) of each."""
     rng = np.random.default_rng(seed)
-    parts = []
+    parts, ids = [], []
     for k, options in enumerate(episodes):
         obs, _ = env.reset(seed=seed + k, options=options)
         controller.reset()
@@ -247,7 +250,8 @@ def collect(env, controller, *, episodes: list[dict], noise_std: float, seed: in
             rows["terminals"].append(float(terminated))
             obs, done = nxt, terminated or truncated
         parts.append(OfflineDataset(*(np.asarray(rows[f], dtype=np.float64) for f in rows)))
-    return OfflineDataset.concat(parts)
+        ids.append(np.full(len(rows["rewards"]), k))
+    return OfflineDataset.concat(parts), np.concatenate(ids)
 
 
 def evaluate(env, controller, *, episodes: list[dict], seed: int = 10_000) -> dict[str, float]:
