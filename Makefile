@@ -29,6 +29,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hall.py
 	$(BIN)/python benchmarks/bench_mla_decode.py
+	$(BIN)/python benchmarks/bench_control_env.py
 
 bench-model: $(STAMP)
 	$(BIN)/python benchmarks/bench_mla_decode.py
