@@ -268,6 +268,10 @@ def control_eval(
         list[str], typer.Argument(help="baseline names (fixed, rule-based, pid) or policy files")
     ],
     env: Annotated[str, typer.Option(help="air or liquid")] = "air",
+    parallel: Annotated[bool, typer.Option(help="run the episodes as Ray tasks")] = False,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: this machine)")
+    ] = None,
 ) -> None:
     """Compare controllers on held-out weather (Greensboro even months, Miami)."""
     from aidc.control_api import evaluate_controllers
@@ -275,7 +279,9 @@ def control_eval(
     kind = _control_kind(env)
     try:
         with console.status("evaluating…"):
-            results = evaluate_controllers(kind, controllers)
+            results = evaluate_controllers(
+                kind, controllers, parallel=parallel or ray_address is not None, ray_address=ray_address
+            )
     except ValueError as e:
         raise _bad_input([str(e)], "CONTROLLERS") from None
     base = results.get("fixed")

@@ -36,3 +36,11 @@ def test_bad_inputs_fail_before_running(tmp_path):
     r = runner.invoke(app, ["control", "eval", "fixed", "--env", "water"])
     assert r.exit_code == ExitCode.BAD_INPUT
     assert not (tmp_path / "p.pt").exists()
+
+
+def test_parallel_evaluation_through_ray_equals_sequential():
+    eps = episodes([2], 12)[:1]
+    seq = evaluate_controllers("liquid", ["fixed", "rule-based"], episode_list=eps)
+    par = evaluate_controllers("liquid", ["fixed", "rule-based"], episode_list=eps, parallel=True)
+    for name in seq:
+        assert par[name] == pytest.approx(seq[name], rel=1e-12)
