@@ -272,11 +272,14 @@ def control_eval(
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster address (default: this machine)")
     ] = None,
+    out: Annotated[Path | None, typer.Option(help="directory for results.json and evaluation.html")] = None,
 ) -> None:
     """Compare controllers on held-out weather (Greensboro even months, Miami)."""
     from aidc.control_api import evaluate_controllers
 
     kind = _control_kind(env)
+    if out is not None and out.exists() and not out.is_dir():
+        raise _bad_input([f"--out {out} exists and is not a directory"], "--out")
     try:
         with console.status("evaluating…"):
             results = evaluate_controllers(
@@ -308,6 +311,11 @@ def control_eval(
             str(r["shield_interventions"]),
         )
     console.print(table)
+    if out is not None:
+        from aidc.control_api import write_evaluation
+
+        path_json, path_html = write_evaluation(results, out, kind=kind)
+        console.print(f"results written to [bold]{path_json}[/] and [bold]{path_html}[/]")
 
 
 def main() -> None:

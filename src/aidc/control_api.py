@@ -118,13 +118,19 @@ def _resolve(env, name: str):
     raise ValueError(f"controller {name!r} is neither a baseline ({known}) nor a policy file")
 
 
-def _evaluate_episode(kind: str, controller, episode: dict, seed: int) -> dict[str, float]:
-    return evaluate(make_env(kind), controller, episodes=[episode], seed=seed)
+def _evaluate_episode(kind: str, controller, episode: dict, seed: int, index: int) -> dict:
+    trace: list[dict] = []
+    totals = evaluate(make_env(kind), controller, episodes=[episode], seed=seed, trace=trace)
+    for row in trace:
+        row["episode"] = index
+    return {"totals": totals, "trace": trace}
 
 
-def _sum(parts: list[dict[str, float]]) -> dict[str, float]:
-    total = {k: sum(p[k] for p in parts) for k in parts[0] if k != "pue"}
+def _sum(parts: list[dict]) -> dict:
+    totals = [p["totals"] for p in parts]
+    total = {k: sum(t[k] for t in totals) for k in totals[0] if k != "pue"}
     total["pue"] = total["facility_kwh"] / total["it_kwh"] if total["it_kwh"] else float("nan")
+    total["trace"] = [row for p in parts for row in p["trace"]]
     return total
 
 
@@ -136,7 +142,8 @@ def evaluate_controllers(
     parallel: bool = False,
     ray_address: str | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Totals per controller on the held-out episodes; a controller is a baseline name or a policy file.
+    """Totals per controller on the held-out episodes (plus ``trace``, one row per control step);
+    a controller is a baseline name or a policy file.
 
     Every controller is checked before anything runs. With ``parallel``, each (controller, episode)
     is a Ray task: on this machine by default, on a cluster when ``ray_address`` names one. The
@@ -145,13 +152,10 @@ def evaluate_controllers(
     env = make_env(kind)
     resolved = {name: _resolve(env, name) for name in controllers}
     episode_list = episode_list or heldout_episodes()
-    seeds = [10_000 + k for k in range(len(episode_list))]
+    jobs = [(ep, 10_000 + i, i) for i, ep in enumerate(episode_list)]  # (episode, seed, index)
     if not parallel:
         return {
-            name: _sum(
-                [_evaluate_episode(kind, ctl, ep, sd) for ep, sd in zip(episode_list, seeds, strict=True)]
-            )
-            for name, ctl in resolved.items()
+            name: _sum([_evaluate_episode(kind, ctl, *job) for job in jobs]) for name, ctl in resolved.items()
         }
     try:
         import ray
@@ -162,11 +166,51 @@ def evaluate_controllers(
         ray.init(address=ray_address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         task = ray.remote(_evaluate_episode)
-        futures = {
-            name: [task.remote(kind, ctl, ep, sd) for ep, sd in zip(episode_list, seeds, strict=True)]
-            for name, ctl in resolved.items()
-        }
+        futures = {name: [task.remote(kind, ctl, *job) for job in jobs] for name, ctl in resolved.items()}
         return {name: _sum(ray.get(fs)) for name, fs in futures.items()}
     finally:
         if started:
             ray.shutdown()
+
+
+def write_evaluation(results: dict[str, dict], out_dir: str | Path, *, kind: str) -> tuple[Path, Path]:
+    """``results.json`` (totals and traces) and ``evaluation.html`` (cooling power, hottest GPU and
+    hottest inlet per controller over the held-out steps, plotly) in ``out_dir``."""
+    import json
+
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path_json = out / "results.json"
+    path_json.write_text(
+        json.dumps({"env": ENVS[kind], "episodes": heldout_episodes(), "results": results}, indent=1)
+    )
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.05,
+        subplot_titles=("cooling power [kW]", "hottest GPU [°C]", "hottest rack inlet [°C]"),
+    )
+    for name, r in results.items():
+        x = list(range(len(r["trace"])))
+        for row, key in enumerate(("cooling_kw", "gpu_temp_max_c", "inlet_temp_max_c"), start=1):
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=[t[key] for t in r["trace"]],
+                    name=name,
+                    legendgroup=name,
+                    showlegend=row == 1,
+                    mode="lines",
+                ),
+                row=row,
+                col=1,
+            )
+    fig.update_xaxes(title_text="control step (5 min), held-out episodes back to back", row=3, col=1)
+    fig.update_layout(title=f"aidc control evaluation, {kind} hall", height=900)
+    path_html = out / "evaluation.html"
+    fig.write_html(path_html, include_plotlyjs=True)
+    return path_json, path_html

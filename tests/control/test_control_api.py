@@ -4,7 +4,14 @@ from typer.testing import CliRunner
 
 from aidc.cli import ExitCode, app
 from aidc.control.offline import IQLConfig
-from aidc.control_api import Behaviour, collect_dataset, episodes, evaluate_controllers, train_policy
+from aidc.control_api import (
+    Behaviour,
+    collect_dataset,
+    episodes,
+    evaluate_controllers,
+    train_policy,
+    write_evaluation,
+)
 from aidc.telemetry.datasets import read_dataset
 
 
@@ -21,6 +28,11 @@ def test_collect_train_evaluate_round_trip(tmp_path):
     results = evaluate_controllers("liquid", ["fixed", str(policy)], episode_list=episodes([2], 12)[:1])
     assert set(results) == {"fixed", str(policy)}
     assert results["fixed"]["steps"] == 288 and results["fixed"]["cooling_kwh"] > 0
+    trace = results["fixed"]["trace"]
+    assert len(trace) == 288 and trace[0]["facility_supply_temp_c"] == pytest.approx(32.0)
+    assert sum(t["cooling_kw"] for t in trace) / 12 == pytest.approx(results["fixed"]["cooling_kwh"])
+    js, html = write_evaluation(results, tmp_path / "eval", kind="liquid")
+    assert js.exists() and html.stat().st_size > 10_000
 
 
 def test_bad_inputs_fail_before_running(tmp_path):
@@ -43,4 +55,5 @@ def test_parallel_evaluation_through_ray_equals_sequential():
     seq = evaluate_controllers("liquid", ["fixed", "rule-based"], episode_list=eps)
     par = evaluate_controllers("liquid", ["fixed", "rule-based"], episode_list=eps, parallel=True)
     for name in seq:
+        assert par[name].pop("trace") == seq[name].pop("trace")
         assert par[name] == pytest.approx(seq[name], rel=1e-12)

@@ -254,8 +254,11 @@ def collect(
     return OfflineDataset.concat(parts), np.concatenate(ids)
 
 
-def evaluate(env, controller, *, episodes: list[dict], seed: int = 10_000) -> dict[str, float]:
-    """Totals of running ``controller`` (no exploration noise) over ``episodes``."""
+def evaluate(
+    env, controller, *, episodes: list[dict], seed: int = 10_000, trace: list[dict] | None = None
+) -> dict[str, float]:
+    """Totals of running ``controller`` (no exploration noise) over ``episodes``; with ``trace``, one
+    row per control step is appended to it (cooling power, hottest GPU and inlet, setpoints)."""
     totals = {
         "cooling_kwh": 0.0,
         "it_kwh": 0.0,
@@ -285,6 +288,18 @@ def evaluate(env, controller, *, episodes: list[dict], seed: int = 10_000) -> di
             ):
                 totals[key] += info[key]
             totals["steps"] += 1
+            if trace is not None:
+                o = env.cooling_observation
+                trace.append(
+                    {
+                        "episode": k,
+                        "step": totals["steps"],
+                        "cooling_kw": info["cooling_kwh"] * 3600.0 / env.control_step_s,
+                        "gpu_temp_max_c": o.gpu_temp_max_c,
+                        "inlet_temp_max_c": o.inlet_temp_max_c,
+                        **{s.name: float(v) for s, v in zip(env.specs, info["setpoints"], strict=True)},
+                    }
+                )
             totals["shield_interventions"] += int(
                 any(
                     i.startswith("fallback") or i in ("missing", "late", "bad_shape", "non_finite")
