@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from aidc.control.env import observation_vector
+from aidc.control.shield import OVERRIDES
 from aidc.control.spaces import ActionSpec, CoolingObservation, to_normalized, to_physical
 
 
@@ -217,10 +219,16 @@ class PolicyController:
         self.current = None
 
     def act(self, obs: CoolingObservation) -> np.ndarray:
-        from aidc.control.env import observation_vector
-
         current = self.current if self.current is not None else np.array([s.default for s in self.specs])
         return to_physical(self.policy(observation_vector(obs, current)), self.specs)
+
+
+def _controller_action(env, controller) -> np.ndarray:
+    """The controller's action for the env's current state, normalized; a learned policy is told the
+    plant's current setpoints first (they are part of its observation)."""
+    if isinstance(controller, PolicyController):
+        controller.current = env.twin.setpoints()
+    return to_normalized(controller.act(env.cooling_observation), env.specs)
 
 
 def collect(
@@ -238,9 +246,7 @@ def collect(
         rows: dict[str, list] = {"obs": [], "actions": [], "rewards": [], "next_obs": [], "terminals": []}
         done = False
         while not done:
-            if hasattr(controller, "current"):
-                controller.current = env.twin.setpoints()
-            proposed = to_normalized(controller.act(env.cooling_observation), env.specs)
+            proposed = _controller_action(env, controller)
             action = np.clip(proposed + rng.normal(0.0, noise_std, proposed.shape), -1.0, 1.0)
             nxt, reward, terminated, truncated, info = env.step(action.astype(np.float32))
             rows["obs"].append(obs)
@@ -274,9 +280,7 @@ def evaluate(
         controller.reset()
         done = False
         while not done:
-            if hasattr(controller, "current"):
-                controller.current = env.twin.setpoints()
-            action = to_normalized(controller.act(env.cooling_observation), env.specs).astype(np.float32)
+            action = _controller_action(env, controller).astype(np.float32)
             _, _, terminated, truncated, info = env.step(action)
             for key in (
                 "cooling_kwh",
@@ -300,12 +304,7 @@ def evaluate(
                         **{s.name: float(v) for s, v in zip(env.specs, info["setpoints"], strict=True)},
                     }
                 )
-            totals["shield_interventions"] += int(
-                any(
-                    i.startswith("fallback") or i in ("missing", "late", "bad_shape", "non_finite")
-                    for i in info["shield"]
-                )
-            )
+            totals["shield_interventions"] += int(any(i in OVERRIDES for i in info["shield"]))
             done = terminated or truncated
     totals["pue"] = totals["facility_kwh"] / totals["it_kwh"] if totals["it_kwh"] else math.nan
     return totals

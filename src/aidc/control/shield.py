@@ -46,6 +46,8 @@ INTERVENTIONS = (
     "clamped",
     "rate_limited",
 )
+# The interventions that replace the controller's action (the rest only bound it).
+OVERRIDES = ("missing", "late", "bad_shape", "non_finite", "fallback_margin", "fallback_predicted")
 
 
 @dataclass
@@ -76,7 +78,8 @@ class SafetyShield:
         inlet_thin = obs.inlet_temp_max_c >= self.inlet_allowable_c - self.inlet_margin_k - inlet_extra
         return bool(gpu_thin or inlet_thin)
 
-    def _bounded(self, action: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    def bound(self, action: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Clamp to the ranges, then rate-limit from ``previous``; returns the hits of each."""
         hits = []
         low = np.array([s.low for s in self.specs])
         high = np.array([s.high for s in self.specs])
@@ -124,8 +127,8 @@ class SafetyShield:
             hits.append("fallback_margin")
             used_fallback = True
         if not used_fallback:
-            candidate, bound_hits = self._bounded(action, previous)
-            fb, _ = self._bounded(np.asarray(fallback, dtype=np.float64), previous)
+            candidate, bound_hits = self.bound(action, previous)
+            fb, _ = self.bound(np.asarray(fallback, dtype=np.float64), previous)
             risky = predict is not None and not at_least_as_safe(candidate, fb, self.specs)
             if risky and any(self.margin_is_thin(o) for o in predict(candidate)):
                 hits.append("fallback_predicted")
@@ -134,7 +137,7 @@ class SafetyShield:
                 hits += bound_hits
                 limited = candidate
         if used_fallback:
-            limited, bound_hits = self._bounded(np.asarray(fallback, dtype=np.float64), previous)
+            limited, bound_hits = self.bound(np.asarray(fallback, dtype=np.float64), previous)
             hits += bound_hits
         self.counts.update(hits)
         if hits:

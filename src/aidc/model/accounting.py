@@ -22,7 +22,6 @@ Conventions:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -327,8 +326,3 @@ def kv_cache_reduction(
 ) -> float:
     """Fractional KV-cache saving per token of ``cfg`` against ``baseline`` (0.933 = 93.3 % smaller)."""
     return 1.0 - kv_bytes_per_token(cfg, bits) / kv_bytes_per_token(baseline, baseline_bits)
-
-
-def kv_blocks(tokens: int, block_tokens: int = 64) -> int:
-    """Blocks of ``block_tokens`` a sequence of ``tokens`` occupies in a paged cache."""
-    return math.ceil(tokens / block_tokens)

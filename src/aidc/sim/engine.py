@@ -88,7 +88,8 @@ class HallSim:
         self.clock_mhz = np.full(n, spec.clock_idle_mhz)
         self.power_w = np.full(n, spec.idle_power_w or spec.static_power_w)
         self.temp_c = np.full(n, np.nan)  # set by init_temperatures once the plant is known
-        self.inlet_c = np.full(n, np.nan)  # rack inlet air of each GPU's rack [°C]
+        self.inlet_offset_max_c = float(self.inlet_offset_c.max())
+        self.supply_air_c = np.nan  # room supply air of the last step [°C]
         self.tflops = np.zeros(n)
         self.node_wall_w = np.zeros(self.nodes)  # wall power of every node at the last step [W]
         self.shutdown = np.zeros(n, dtype=bool)
@@ -109,6 +110,16 @@ class HallSim:
             return self.nodes * wall, 0.0
         liquid = gpu * node.gpu_heat_to_liquid_frac + node.base_power_w * node.other_heat_to_liquid_frac
         return self.nodes * liquid, self.nodes * (wall - liquid)
+
+    @property
+    def inlet_c(self) -> FloatArray:
+        """Rack inlet air of every GPU's rack at the last step: room supply + rack offset [°C]."""
+        return self.supply_air_c + self.inlet_offset_c
+
+    @property
+    def inlet_max_c(self) -> float:
+        """The hottest rack inlet at the last step [°C]."""
+        return self.supply_air_c + self.inlet_offset_max_c
 
     def design_it_w(self) -> float:
         return sum(self.design_heat_w())
@@ -179,7 +190,7 @@ class HallSim:
         self.tflops = self.workload.throughput_tflops(t_s, clock) * running
         # 4. junction temperature
         sink, r = self._sink(supply_air_c, liquid_supply_c, flow_frac)
-        self.inlet_c = supply_air_c + self.inlet_offset_c  # rack inlet: room supply + rack offset
+        self.supply_air_c = supply_air_c
         self.temp_c = phys.junction_temperature_rc(
             self.temp_c, sink, power, r, self.cfg.thermal.capacitance_j_k, dt_s
         )
@@ -265,23 +276,26 @@ class Simulation:
             "power_chain": self.chain.config(),
         }
 
+    def step(self, t_s: float) -> StepRecord:
+        """Advance every hall, its plant and the power chain by one ``dt_s`` starting at ``t_s``."""
+        dt = self.scenario.dt_s
+        tdb, twb = self.weather.at(self.start_hour + t_s / 3600.0)
+        results = []
+        it_w = cooling_w = 0.0
+        for hall, plant in zip(self.halls, self.plants, strict=True):
+            prev = plant.last
+            hs = hall.step(t_s, dt, prev.supply_air_c, prev.liquid_supply_c, prev.coolant_flow_frac)
+            po = plant.step(dt, hs.heat_to_air_w, hs.heat_to_liquid_w, hs.server_airflow_m3_s, tdb, twb)
+            results.append((hall, hs, po))
+            it_w += hs.it_w
+            cooling_w += po.total_w
+        return StepRecord(t_s, tdb, twb, results, self.chain.step(it_w, cooling_w))
+
     def run(self, progress: Callable[[int], None] | None = None) -> Iterator[StepRecord]:
         """Step the scenario to its end, yielding one :class:`StepRecord` per step."""
-        sc = self.scenario
-        dt = sc.dt_s
-        for k in range(sc.steps):
-            t = k * dt
-            tdb, twb = self.weather.at(self.start_hour + t / 3600.0)
-            results = []
-            it_w = cooling_w = 0.0
-            for hall, plant in zip(self.halls, self.plants, strict=True):
-                prev = plant.last
-                hs = hall.step(t, dt, prev.supply_air_c, prev.liquid_supply_c, prev.coolant_flow_frac)
-                po = plant.step(dt, hs.heat_to_air_w, hs.heat_to_liquid_w, hs.server_airflow_m3_s, tdb, twb)
-                results.append((hall, hs, po))
-                it_w += hs.it_w
-                cooling_w += po.total_w
-            chain = self.chain.step(it_w, cooling_w)
+        dt = self.scenario.dt_s
+        for k in range(self.scenario.steps):
+            rec = self.step(k * dt)
             if progress is not None:
                 progress(k)
-            yield StepRecord(t, tdb, twb, results, chain)
+            yield rec
