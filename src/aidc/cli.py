@@ -219,12 +219,6 @@ control_app = typer.Typer(
 app.add_typer(control_app, name="control")
 
 
-def _control_kind(env: str) -> str:
-    if env not in ("air", "liquid"):
-        raise _bad_input([f"--env must be 'air' or 'liquid', got {env!r}"], "--env")
-    return env
-
-
 @control_app.command("collect")
 def control_collect(
     out: Annotated[Path, typer.Option(help="dataset file to write (Parquet)")],
@@ -234,9 +228,11 @@ def control_collect(
     """Log shielded, noisy baseline controllers on the twin (Greensboro, odd months) as a dataset."""
     from aidc.control_api import collect_dataset
 
-    kind = _control_kind(env)
-    with console.status("collecting behaviour logs…"):
-        path = collect_dataset(kind, out, seed=seed)
+    try:
+        with console.status("collecting behaviour logs…"):
+            path = collect_dataset(env, out, seed=seed)
+    except ValueError as e:  # checked before anything runs
+        raise _bad_input([str(e)], "--env") from None
     console.print(f"dataset written to [bold]{path}[/]")
 
 
@@ -277,7 +273,7 @@ def control_eval(
     """Compare controllers on held-out weather (Greensboro even months, Miami)."""
     from aidc.control_api import evaluate_controllers
 
-    kind = _control_kind(env)
+    kind = env
     if out is not None and out.exists() and not out.is_dir():
         raise _bad_input([f"--out {out} exists and is not a directory"], "--out")
     try:

@@ -64,12 +64,11 @@ def collect_dataset(
 ) -> Path:
     """Log behaviour policies on the twin (shielded) into a Parquet dataset."""
     env = make_env(kind)
+    unknown = [b.controller for b in behaviour if b.controller not in CONTROLLERS]
+    if unknown:  # before anything runs
+        raise ValueError(f"unknown behaviour controller(s) {unknown}; known: {', '.join(CONTROLLERS)}")
     parts, names, ep_ids, offset = [], [], [], 0
     for i, b in enumerate(behaviour):
-        if b.controller not in CONTROLLERS:
-            raise ValueError(
-                f"unknown behaviour controller {b.controller!r}; known: {', '.join(CONTROLLERS)}"
-            )
         day = 4 if i % 2 else 19
         data, ids = collect(
             env,
@@ -173,7 +172,9 @@ def evaluate_controllers(
             ray.shutdown()
 
 
-def write_evaluation(results: dict[str, dict], out_dir: str | Path, *, kind: str) -> tuple[Path, Path]:
+def write_evaluation(
+    results: dict[str, dict], out_dir: str | Path, *, kind: str, episode_list: list[dict] | None = None
+) -> tuple[Path, Path]:
     """``results.json`` (totals and traces) and ``evaluation.html`` (cooling power, hottest GPU and
     hottest inlet per controller over the held-out steps, plotly) in ``out_dir``."""
     import json
@@ -185,7 +186,9 @@ def write_evaluation(results: dict[str, dict], out_dir: str | Path, *, kind: str
     out.mkdir(parents=True, exist_ok=True)
     path_json = out / "results.json"
     path_json.write_text(
-        json.dumps({"env": ENVS[kind], "episodes": heldout_episodes(), "results": results}, indent=1)
+        json.dumps(
+            {"env": ENVS[kind], "episodes": episode_list or heldout_episodes(), "results": results}, indent=1
+        )
     )
     fig = make_subplots(
         rows=3,

@@ -79,6 +79,8 @@ def test_fp8_backward_is_close_to_fp32():
     x2 = x1.detach().clone().requires_grad_()
     ref(x1).square().sum().backward()
     fp8(x2).float().square().sum().backward()
+    # Each gradient carries the forward error (≈ 3.7 % here, through dL/dy = 2y) plus its own GEMM's
+    # E4M3 roundings (≈ 3 %): ≈ 4.8 % measured; 8 % leaves room for other seeds, not for a wrong GEMM.
     for a, b in ((x2.grad, x1.grad), (fp8.weight.grad, ref.weight.grad)):
         assert (a - b).norm() / b.norm() < 0.08
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aidc.model.attention import AttentionInputs, MLAMode, make_attention
+from aidc.model.attention import AttentionInputs, MLAMode, MultiHeadLatentAttention, make_attention
 from aidc.model.cache import PagedKVCache
 from aidc.model.config import ModelConfig
 from aidc.model.layers import MLP, RMSNorm
@@ -106,7 +106,7 @@ class Transformer(nn.Module):
     # --- plumbing ------------------------------------------------------------------------------
     def set_mla_mode(self, mode: MLAMode) -> None:
         for m in self.modules():
-            if hasattr(m, "mode") and hasattr(m, "kv_rank"):
+            if isinstance(m, MultiHeadLatentAttention):
                 m.mode = mode
 
     def moe_layers(self) -> list[MoE]:

@@ -1,9 +1,9 @@
 """Offline-RL datasets in the run store's format: one Parquet file of transitions plus its metadata.
 
 A site's control history is a table of (observation, action, reward, next observation, terminal)
-rows; here each row also names the behaviour policy, the episode and the step, so the log can be
-queried with DuckDB like any run's telemetry. Metadata (environment id, observation and action
-names, how the data was made) is stored in the Parquet schema.
+rows; here each row also names the behaviour policy and the episode, so the log can be queried
+with DuckDB like any run's telemetry. Metadata (environment id, setpoint names, the months,
+climate and seed the data came from) is stored in the Parquet schema.
 """
 
 from __future__ import annotations
