@@ -95,6 +95,7 @@ class TrainResult:
     val_loss: list[tuple[int, float]] = field(default_factory=list)
     max_vio: list[float] = field(default_factory=list)  # per step, mean over MoE layers
     wall_s: float = 0.0
+    model: Transformer | None = None  # the trained model, for measurements after training
 
     @property
     def final_val(self) -> float:
@@ -112,7 +113,7 @@ def evaluate(model: Transformer, batches: list[torch.Tensor], autocast_bf16: boo
     return sum(losses) / len(losses)
 
 
-def train(name: str, cfg: ModelConfig, corpus: Corpus, s: TrainSettings, *, on_step=None) -> TrainResult:
+def train(name: str, cfg: ModelConfig, corpus: Corpus, s: TrainSettings) -> TrainResult:
     """AdamW with linear warm-up and cosine decay; FP32 master weights whatever the compute precision."""
     torch.manual_seed(s.seed)
     model = Transformer(cfg)
@@ -151,10 +152,8 @@ def train(name: str, cfg: ModelConfig, corpus: Corpus, s: TrainSettings, *, on_s
                 f"val {result.val_loss[-1][1]:.4f}  ({time.perf_counter() - t0:.0f} s)",
                 flush=True,
             )
-        if on_step is not None:
-            on_step(model, step)
     result.wall_s = time.perf_counter() - t0
-    result.model = model  # type: ignore[attr-defined]  # kept for post-training measurements
+    result.model = model
     return result
 
 
