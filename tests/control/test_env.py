@@ -111,3 +111,27 @@ def test_adversarial_policies_cannot_cause_violations_the_baseline_avoids(env_id
         assert thr <= base_thr + 1e-9, name
         if name == "nan":
             assert counts["non_finite"] == 24
+
+
+def test_preview_leaves_the_twin_unchanged_and_its_first_step_is_reused_exactly():
+    """A preview runs on a copy; advancing with the previewed setpoints adopts the copy's first
+    step, which must equal computing it afresh, and other setpoints must not adopt it."""
+    from aidc.sim.twin import HallTwin
+
+    def fresh(setpoints):
+        twin = HallTwin(control_scenario("liquid", racks=2))
+        twin.reset(seed=3)
+        twin.apply(setpoints)
+        return twin.advance(300.0)
+
+    hot, cold = np.array([35.0, 0.6]), np.array([20.0, 1.0])
+    for taken in (hot, cold):
+        twin = HallTwin(control_scenario("liquid", racks=2))
+        twin.reset(seed=3)
+        before = twin.sim
+        twin.preview([hot, cold], 300.0)
+        assert twin.sim is before and twin.t_s == 60.0
+        twin.apply(taken)
+        step = twin.advance(300.0)
+        assert step == fresh(taken)
+        assert (twin.sim is before) == (taken is cold)  # only the previewed setpoints adopt the copy

@@ -44,6 +44,22 @@ def test_governor_meets_the_cap_when_it_binds(name):
     np.testing.assert_array_equal(f[~reachable], spec.clock_min_mhz)
 
 
+@pytest.mark.parametrize("name", list(GPU_CATALOG))
+def test_governor_warm_start_reaches_the_cold_start_root(name):
+    """From any start (below, above or at the root, or at idle) the warm-started solve lands on
+    the same clock as the cold start from the ceiling."""
+    spec = GPU_CATALOG[name]
+    rng = np.random.default_rng(0)
+    temps = rng.uniform(30.0, 85.0, 256)
+    activity = rng.uniform(0.0, 1.0, 256)
+    cap = rng.uniform(0.5, 1.0, 256) * spec.tdp_w
+    ceiling = g.boost_clock_limit(temps, spec)
+    cold = g.power_limit_governor(cap, activity, temps, ceiling, spec)
+    for start in (cold * rng.uniform(0.5, 1.5, 256), np.full(256, spec.clock_idle_mhz), cold):
+        warm = g.power_limit_governor(cap, activity, temps, ceiling, spec, initial_mhz=start)
+        np.testing.assert_allclose(warm, cold, atol=1e-5)
+
+
 def test_governor_keeps_the_ceiling_when_power_is_below_cap():
     f = g.power_limit_governor(700.0, 0.2, 40.0, 1967.0, H100)
     assert float(f) == pytest.approx(1967.0)

@@ -86,6 +86,7 @@ class HallSim:
         else:
             self.r_fixed = th.immersion_resistance_k_w * self.r_factor
         self.clock_mhz = np.full(n, spec.clock_idle_mhz)
+        self._governor_mhz: FloatArray | None = None  # the governor's last solution (warm start)
         self.power_w = np.full(n, spec.idle_power_w or spec.static_power_w)
         self.temp_c = np.full(n, np.nan)  # set by init_temperatures once the plant is known
         self.inlet_offset_max_c = float(self.inlet_offset_c.max())
@@ -178,7 +179,10 @@ class HallSim:
         running = (activity > 0.0) & ~self.shutdown
         # 2. governor: boost ceiling from temperature, hardware slowdown, power limit
         ceiling = phys.boost_clock_limit(self.temp_c, spec) * phys.hardware_slowdown_factor(self.temp_c, spec)
-        clock = phys.power_limit_governor(self.power_cap_w, activity, self.temp_c, ceiling, spec)
+        clock = phys.power_limit_governor(
+            self.power_cap_w, activity, self.temp_c, ceiling, spec, initial_mhz=self._governor_mhz
+        )
+        self._governor_mhz = clock  # warm start of the next step's solve
         self.power_capped = running & (clock < ceiling - 1.0)
         self.thermal = running & (self.temp_c >= spec.slowdown_temp_c)
         clock = np.where(running, clock, spec.clock_idle_mhz)
