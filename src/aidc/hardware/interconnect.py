@@ -44,6 +44,20 @@ class Link:
             return 0.0
         return self.latency_s + nbytes / (self.bandwidth_gb_s * 1e9 * efficiency)
 
+    def all_reduce_s(self, nbytes: float, ranks: int, efficiency: float = LINK_EFFICIENCY) -> float:
+        """All-reduce of ``nbytes`` per rank over ``ranks`` GPUs [s]: the latency once per
+        collective (α) plus the ring's 2(p−1)/p·b bytes through each GPU's link (β)."""
+        if ranks <= 1 or nbytes <= 0:
+            return 0.0
+        return self.latency_s + 2 * (ranks - 1) / ranks * nbytes / (self.bandwidth_gb_s * 1e9 * efficiency)
+
+    def all_to_all_s(self, nbytes: float, ranks: int, efficiency: float = LINK_EFFICIENCY) -> float:
+        """All-to-all where each rank sends ``nbytes`` in total, spread evenly over the others [s]
+        (pairwise exchange: the (p−1)/p share that leaves the GPU crosses its link)."""
+        if ranks <= 1 or nbytes <= 0:
+            return 0.0
+        return self.latency_s + (ranks - 1) / ranks * nbytes / (self.bandwidth_gb_s * 1e9 * efficiency)
+
 
 LINKS: MappingProxyType[str, Link] = MappingProxyType(
     {
@@ -175,19 +189,3 @@ def get_tier(name: str) -> MemoryTier:
         return MEMORY_TIERS[name]
     except KeyError:
         raise KeyError(f"unknown memory tier {name!r}; known: {', '.join(MEMORY_TIERS)}") from None
-
-
-def ring_all_reduce_s(nbytes: float, ranks: int, link: Link, efficiency: float = LINK_EFFICIENCY) -> float:
-    """All-reduce of ``nbytes`` per rank over ``ranks`` GPUs [s]: the link's latency once per
-    collective (α) plus the ring's 2(p−1)/p·b bytes through each GPU's link (β)."""
-    if ranks <= 1 or nbytes <= 0:
-        return 0.0
-    return link.latency_s + 2 * (ranks - 1) / ranks * nbytes / (link.bandwidth_gb_s * 1e9 * efficiency)
-
-
-def all_to_all_s(nbytes: float, ranks: int, link: Link, efficiency: float = LINK_EFFICIENCY) -> float:
-    """All-to-all where each rank sends ``nbytes`` in total, spread evenly over the others [s]
-    (pairwise exchange: the (p−1)/p share that leaves the GPU crosses its link)."""
-    if ranks <= 1 or nbytes <= 0:
-        return 0.0
-    return link.latency_s + (ranks - 1) / ranks * nbytes / (link.bandwidth_gb_s * 1e9 * efficiency)

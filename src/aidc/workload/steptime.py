@@ -12,6 +12,8 @@ roofline per part of the step:
 ``lin`` is every weight matmul (weights read once per step, FLOPs ∝ tokens), ``att`` the
 attention over the cache (FLOPs and KV bytes ∝ context). Tensor throughput follows the core clock
 the hardware model sets (a throttled GPU takes longer); HBM bandwidth and the interconnect do not.
+The GPU and the link come in as objects (the hardware catalog's, or any with the same fields):
+the workload layer does not import the hardware layer.
 Communication is not overlapped with compute (conservative; DeepSeek overlaps it with two
 micro-batches). Per GPU, with ``G`` GPUs in the group running attention tensor-parallel and the
 experts tensor- or expert-parallel:
@@ -40,10 +42,9 @@ below); it ignores norms, sampling, and the activation traffic of very small mod
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
-from aidc.hardware.catalog import GPUSpec
-from aidc.hardware.interconnect import LINKS, Link, all_to_all_s, ring_all_reduce_s
 from aidc.model.accounting import (
     BYTES_PER_ELEMENT,
     expected_experts_touched,
@@ -55,6 +56,29 @@ from aidc.model.accounting import (
 from aidc.model.config import ModelConfig
 
 GIB = 2**30
+
+
+class Device(Protocol):
+    """What the step-time model needs of a GPU (:class:`aidc.hardware.catalog.GPUSpec` is one)."""
+
+    name: str
+    hbm_gb: float  # capacity [GiB, as nvidia-smi counts it]
+    hbm_bandwidth_tb_s: float
+    clock_max_mhz: float
+
+    def peak_tflops(self, precision: str) -> float: ...
+
+
+class Interconnect(Protocol):
+    """A GPU-to-GPU path (:class:`aidc.hardware.interconnect.Link` is one)."""
+
+    name: str
+    latency_s: float
+
+    def all_reduce_s(self, nbytes: float, ranks: int) -> float: ...
+
+    def all_to_all_s(self, nbytes: float, ranks: int) -> float: ...
+
 
 # Achievable fractions of peak: named assumptions, checked together by the ML.ENERGY validation
 # (tests/validation/test_ml_energy.py) rather than each on its own.
@@ -88,7 +112,7 @@ class Deployment:
     """One model replica on a group of identical GPUs."""
 
     model: ModelConfig
-    gpu: GPUSpec
+    gpu: Device
     tp: int = 1
     """Tensor-parallel degree = GPUs in the replica."""
     expert_parallel: bool = False
@@ -98,7 +122,8 @@ class Deployment:
     weight_precision: str | None = None
     """Weight storage; ``None`` follows the model (its FP8 recipe if ``model.fp8``, else BF16)."""
     kv_bits: int = 16
-    link: Link = field(default_factory=lambda: LINKS["nvlink4"])
+    link: Interconnect | None = None
+    """The path between the replica's GPUs (required when ``tp`` > 1)."""
     max_violation: float = 0.0
     """Expert load imbalance (MaxVio): the hottest expert rank carries 1 + this times the mean."""
     compute_frac: float = COMPUTE_FRAC
@@ -111,6 +136,8 @@ class Deployment:
     def __post_init__(self) -> None:
         if self.tp < 1:
             raise ValueError(f"tp must be >= 1 GPU, got {self.tp}")
+        if self.tp > 1 and self.link is None:
+            raise ValueError(f"tp={self.tp} needs the link between the GPUs (e.g. NVLink)")
         if self.expert_parallel and not self.model.is_moe:
             raise ValueError(f"expert_parallel needs an MoE model; {self.model.name} is dense")
         if self.model.is_moe and self.expert_parallel and self.model.n_routed_experts % self.tp:
@@ -288,8 +315,8 @@ class StepTimeModel:
         att_m = (prefill_context + decode_context + decode_seqs * q) * self.kv_bytes / self.byte_s
         comm = 0.0
         if dep.tp > 1:
-            comm = ring_all_reduce_s(tokens * self.allreduce_bytes_per_token, dep.tp, dep.link)
-            comm += all_to_all_s(tokens * self.a2a_bytes_per_token, dep.tp, dep.link)
+            comm = dep.link.all_reduce_s(tokens * self.allreduce_bytes_per_token, dep.tp)
+            comm += dep.link.all_to_all_s(tokens * self.a2a_bytes_per_token, dep.tp)
             # the fixed cost of every collective beyond the two charged above
             comm += max(0, self.collectives_per_step - 2) * dep.link.latency_s
         compute = lin_c + att_c
