@@ -295,7 +295,87 @@ class IdleJob(_Job):
     type: Literal["idle"] = "idle"
 
 
-JobConfig = Annotated[BurnJob | TrainingJob | IdleJob, Field(discriminator="type")]
+class SharedPrefixConfig(_Model):
+    """A share of requests starts with one of ``groups`` common prefixes (system prompts, documents)."""
+
+    groups: int = Field(8, ge=1, le=1_000_000)
+    tokens: int = Field(1024, ge=1, le=1_000_000, description="prefix length [tokens]")
+    share: float = Field(0.5, ge=0.0, le=1.0, description="share of requests with a shared prefix")
+
+
+class ServingJob(_Job):
+    """LLM serving: replicas of a model on groups of GPUs, driven by a request trace
+    (:mod:`aidc.workload.serving`). The GPUs of the job are split into replicas of
+    ``gpus_per_replica`` consecutive GPUs (tensor-parallel groups)."""
+
+    type: Literal["serving"] = "serving"
+    model: str = Field("llama-3.1-8b", description="a preset of aidc.model.presets")
+    gpus_per_replica: int = Field(1, ge=1, le=1024, description="tensor-parallel degree")
+    expert_parallel: bool = False
+    kv_bits: Literal[8, 16] = 16
+    link: str = Field("nvlink4", description="GPU-to-GPU path, aidc.hardware.interconnect.LINKS")
+    max_violation: float = Field(0.0, ge=0.0, le=10.0, description="expert load imbalance (MaxVio)")
+    trace: str = Field("azure-conv", description="azure-conv, azure-code, or a CSV file")
+    trace_start_s: float = Field(0.0, ge=0.0, description="offset into the trace")
+    rate_per_s: float | None = Field(None, gt=0.0, le=1e6, description="rescale the trace to this rate")
+    shared_prefix: SharedPrefixConfig | None = None
+    router: Literal["round-robin", "least-loaded"] = "least-loaded"
+    max_num_seqs: int = Field(256, ge=1, le=65536)
+    max_batched_tokens: int = Field(8192, ge=1, le=1_048_576)
+    max_tokens: int = Field(4096, ge=1, le=1_048_576, description="worst-case output reserved per request")
+    overcommit_ratio: float = Field(4.0, gt=0.0, le=1000.0)
+    swap_tier: str | None = Field(
+        "host-dram-pcie5", description="aidc.hardware.interconnect.MEMORY_TIERS, or none"
+    )
+    swap_gb: float | None = Field(None, ge=0.0, le=1e6, description="swap space per GPU [GB]")
+    prefix_caching: bool = True
+    mtp_acceptance: float | None = Field(None, ge=0.0, le=1.0, description="MTP draft acceptance rate")
+    slo_ttft_s: float | None = Field(None, gt=0.0, le=3600.0)
+    slo_tpot_s: float | None = Field(None, gt=0.0, le=60.0)
+    slo_e2e_s: float | None = Field(None, gt=0.0, le=86400.0)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from aidc.model.presets import PRESETS
+
+        if v not in PRESETS:
+            raise ValueError(f"unknown model {v!r}; presets: {', '.join(PRESETS)}")
+        return v
+
+    @field_validator("link")
+    @classmethod
+    def _known_link(cls, v: str) -> str:
+        from aidc.hardware.interconnect import LINKS
+
+        if v not in LINKS:
+            raise ValueError(f"unknown link {v!r}; known: {', '.join(LINKS)}")
+        return v
+
+    @field_validator("swap_tier")
+    @classmethod
+    def _known_tier(cls, v: str | None) -> str | None:
+        from aidc.hardware.interconnect import MEMORY_TIERS
+
+        if v is not None and v not in MEMORY_TIERS:
+            raise ValueError(f"unknown swap tier {v!r}; known: {', '.join(MEMORY_TIERS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _slo_consistent(self) -> ServingJob:
+        if self.slo_tpot_s is not None and self.slo_e2e_s is not None and self.slo_tpot_s > self.slo_e2e_s:
+            raise ValueError(
+                f"slo_tpot_s = {self.slo_tpot_s:g} s per token is longer than slo_e2e_s = "
+                f"{self.slo_e2e_s:g} s for the whole request"
+            )
+        if self.slo_ttft_s is not None and self.slo_e2e_s is not None and self.slo_ttft_s > self.slo_e2e_s:
+            raise ValueError(
+                f"slo_ttft_s = {self.slo_ttft_s:g} s is longer than slo_e2e_s = {self.slo_e2e_s:g} s"
+            )
+        return self
+
+
+JobConfig = Annotated[BurnJob | TrainingJob | IdleJob | ServingJob, Field(discriminator="type")]
 
 
 class HallConfig(_Model):
@@ -339,6 +419,12 @@ class HallConfig(_Model):
         asked = sum(j.gpus or 0 for j in self.jobs)
         if asked > self.gpu_count:
             raise ValueError(f"jobs ask for {asked} GPUs but the hall has {self.gpu_count}")
+        first = 0
+        for job in self.jobs:
+            count = job.gpus if job.gpus is not None else self.gpu_count - first
+            first += count
+            if isinstance(job, ServingJob):
+                _check_serving(job, spec, count)
         return self
 
     @property
@@ -348,6 +434,32 @@ class HallConfig(_Model):
     @property
     def gpu_count(self) -> int:
         return self.node_count * self.node.gpus_per_node
+
+
+def _check_serving(job: ServingJob, spec, gpus: int) -> None:
+    """Before anything runs: the replicas tile the job's GPUs, the model fits them, the trace loads."""
+    from aidc.hardware.interconnect import LINKS
+    from aidc.model.presets import get_preset
+    from aidc.workload.steptime import Deployment
+    from aidc.workload.traces import load_trace
+
+    if gpus % job.gpus_per_replica:
+        raise ValueError(
+            f"job {job.name!r}: its {gpus} GPUs do not split into replicas of gpus_per_replica = "
+            f"{job.gpus_per_replica}"
+        )
+    dep = Deployment(
+        get_preset(job.model),
+        spec,
+        tp=job.gpus_per_replica,
+        expert_parallel=job.expert_parallel,
+        precision=job.precision,
+        kv_bits=job.kv_bits,
+        link=LINKS[job.link],
+        max_violation=job.max_violation,
+    )
+    dep.check_fits()
+    load_trace(job.trace)
 
 
 class PowerChainConfig(_Model):

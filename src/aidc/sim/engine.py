@@ -19,6 +19,7 @@ from aidc.facility.power import PowerChain, PowerChainOutputs
 from aidc.facility.weather import Weather, constant_weather, load_climate, load_tmy
 from aidc.hardware import gpu as phys
 from aidc.hardware.catalog import GPUSpec, get_gpu
+from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
 from aidc.scenario import HallConfig, Scenario
 from aidc.units import CP_AIR_J_KGK, CP_WATER_J_KGK, RHO_AIR_KG_M3, RHO_WATER_KG_M3
 from aidc.workload.jobs import HallWorkload
@@ -64,7 +65,7 @@ class HallSim:
         n, gpn = cfg.gpu_count, node.gpus_per_node
         self.n, self.nodes, self.gpn = n, cfg.node_count, gpn
         self.power_cap_w = cfg.power_cap_w if cfg.power_cap_w is not None else spec.tdp_w
-        self.workload = HallWorkload(cfg, spec.peak_dense_tflops, spec.clock_max_mhz)
+        self.workload = HallWorkload(cfg, spec, links=LINKS, tiers=MEMORY_TIERS)
         # GPU-to-GPU spread of the thermal path (TIM, mounting, heat-sink tolerance).
         s = th.resistance_spread_frac
         self.r_factor = rng.uniform(1.0 - s, 1.0 + s, n)
@@ -175,7 +176,7 @@ class HallSim:
     ) -> HallStep:
         spec, node = self.spec, self.cfg.node
         # 1. workload demand (at the previous step's clock)
-        activity = self.workload.activity(t_s, self.clock_mhz)
+        activity = self.workload.activity(t_s, self.clock_mhz, dt_s)
         running = (activity > 0.0) & ~self.shutdown
         # 2. governor: boost ceiling from temperature, hardware slowdown, power limit
         ceiling = phys.boost_clock_limit(self.temp_c, spec) * phys.hardware_slowdown_factor(self.temp_c, spec)

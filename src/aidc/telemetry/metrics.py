@@ -12,6 +12,10 @@ Definitions
   thermal slowdown held the clock below what GPU Boost allowed (NVML clock-event reasons
   SW Power Cap and HW Thermal Slowdown).
 * Temperature percentiles: over all (GPU, step) samples of running GPUs, by a 0.05 K histogram.
+* Serving: J per output token at the GPU (the job's GPUs), at the IT load (its nodes' wall power)
+  and at the facility (that times the step's PUE), over the measured window; tokens per facility
+  kWh is its inverse. Latency percentiles (TTFT, TPOT, end to end) cover every request finished
+  in the run, warm-up included.
 """
 
 from __future__ import annotations
@@ -76,6 +80,78 @@ class _HallAccumulator:
         return out
 
 
+@dataclass
+class _ServingAccumulator:
+    """Energy and tokens of one serving job over the measured (post-warm-up) window."""
+
+    run: object  # aidc.workload.jobs.ServingRun
+    hall: str
+    gpu_j: float = 0.0
+    it_j: float = 0.0
+    facility_j: float = 0.0
+    tokens_at_start: float | None = None
+    input_at_start: int = 0
+    tokens_now: float = 0.0
+    kv_used_sum: float = 0.0
+    kv_used_max: float = 0.0
+    steps: int = 0
+    seconds: float = 0.0
+
+    def add(self, hall: HallSim, pue: float, dt: float) -> None:
+        st = self.run.state()
+        if self.tokens_at_start is None:
+            self.tokens_at_start = st["output_tokens"]
+            self.input_at_start = sum(r.prefill_tokens for r in self.run.sim.replicas)
+        sl = self.run.gpus
+        gpu_w = float(hall.power_w[sl].sum())
+        nodes = slice(sl.start // hall.gpn, -(-sl.stop // hall.gpn))
+        node_w = float(hall.node_wall_w[nodes].sum())
+        self.gpu_j += gpu_w * dt
+        self.it_j += node_w * dt
+        self.facility_j += node_w * pue * dt
+        self.tokens_now = st["output_tokens"]
+        self.kv_used_sum += st["kv_used_frac"]
+        self.kv_used_max = max(self.kv_used_max, st["kv_used_frac"])
+        self.steps += 1
+        self.seconds += dt
+
+    def summary(self) -> dict[str, object]:
+        res = self.run.result()
+        tokens = self.tokens_now - (self.tokens_at_start or 0.0)
+        prefill = sum(r.prefill_tokens for r in self.run.sim.replicas) - self.input_at_start
+
+        def per_token(j: float) -> float | None:
+            return j / tokens if tokens > 0 else None
+
+        out: dict[str, object] = {
+            "hall": self.hall,
+            "job": self.run.job.name,
+            "model": self.run.job.model,
+            "replicas": len(self.run.sim.replicas),
+            "requests_arrived": sum(1 for q in self.run.sim.requests if q.replica >= 0),
+            "requests_finished": res.finished,
+            "output_tokens_per_s": tokens / self.seconds if self.seconds else 0.0,
+            "prefill_tokens_per_s": prefill / self.seconds if self.seconds else 0.0,
+            "j_per_output_token_gpu": per_token(self.gpu_j),
+            "j_per_output_token_it": per_token(self.it_j),
+            "j_per_output_token_facility": per_token(self.facility_j),
+            "output_tokens_per_facility_kwh": tokens / (self.facility_j / J_PER_KWH)
+            if self.facility_j
+            else None,
+            "kv_used_mean_frac": self.kv_used_sum / self.steps if self.steps else 0.0,
+            "kv_used_max_frac": self.kv_used_max,
+            "prefix_hit_rate": res.prefix_hit_rate,
+            "swap_outs": res.memory_events.get("swap_out", 0),
+            "kills": res.memory_events.get("kill", 0),
+            "reclaims": res.memory_events.get("reclaim", 0),
+            "goodput_req_per_s": res.goodput_rps,
+        }
+        for name, values in (("ttft", res.ttft_s), ("tpot", res.tpot_s), ("e2e", res.e2e_s)):
+            for key, v in res.percentiles(values).items():
+                out[f"{name}_{key}_s"] = v
+        return out
+
+
 class RunMetrics:
     """Accumulates a run's summary from :class:`StepRecord`s after ``warmup_s``."""
 
@@ -102,6 +178,7 @@ class RunMetrics:
         self.pue_min = np.inf
         self.pue_max = 0.0
         self.halls = {h.cfg.name: _HallAccumulator(h.cfg.name, h.n) for h in halls}
+        self.serving = [_ServingAccumulator(run, h.cfg.name) for h in halls for run in h.workload.serving]
 
     def add(self, rec: StepRecord) -> None:
         if rec.t_s < self.warmup_s:
@@ -136,6 +213,11 @@ class RunMetrics:
                     acc.temp_sum = np.zeros(hall.n)
                 acc.temp_sum += np.where(running, hall.temp_c, 0.0)
                 acc.temp_count += 1.0
+        if self.serving:
+            pue = chain.facility_w / chain.it_w if chain.it_w > 0 else 1.0
+            by_name = {hall.cfg.name: hall for hall, _, _ in rec.halls}
+            for acc in self.serving:
+                acc.add(by_name[acc.hall], pue, dt)
         e["it"] += chain.it_w * dt
         e["cooling"] += chain.cooling_w * dt
         e["distribution_loss"] += chain.distribution_loss_w * dt
@@ -163,4 +245,5 @@ class RunMetrics:
             "water_m3": self.water_kg / 1e3,
             "water_l_per_it_kwh": self.water_kg / it_kwh if it_kwh else 0.0,
             "halls": [a.summary() for a in self.halls.values()],
+            "serving": [a.summary() for a in self.serving],
         }

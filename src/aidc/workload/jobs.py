@@ -11,6 +11,11 @@ depend on the core clock (it waits on NVLink / InfiniBand):
 
 A burn is a step with t_m = 0 (throughput ∝ clock); idle has a_c = 0 and no throughput.
 
+A serving job is different: its GPUs run a :class:`ServingSim` (the replicas of a model serving a
+request trace), advanced by one twin step at a time at the clock each replica had at the previous
+step (the slowest GPU of a tensor-parallel group sets its pace). Each GPU's activity is its
+replica's busy-time-weighted step activity over the twin step, and an idle replica's GPUs idle.
+
 Validity: the averaging holds when the twin's ``dt_s`` is at least a training step (seconds);
 at finer steps the phases would alternate within the step and peak power would be underestimated.
 The activity uses the previous step's clock (an explicit one-step lag between demand and the
@@ -20,19 +25,107 @@ governor), which is negligible at the twin's time steps.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aidc.scenario import BurnJob, HallConfig, TrainingJob
+from aidc.model.presets import get_preset
+from aidc.scenario import BurnJob, HallConfig, ServingJob, TrainingJob
+from aidc.workload.serving import SLO, SchedulerConfig, ServingResult, ServingSim
+from aidc.workload.steptime import Deployment, Device
+from aidc.workload.traces import load_trace
+
+
+@dataclass
+class ServingRun:
+    """One serving job of a hall: its simulator and which GPUs its replicas occupy."""
+
+    job: ServingJob
+    first_gpu: int
+    sim: ServingSim
+    tp: int
+    activity_s: NDArray[np.float64]  # per replica, at the last advance
+    flop: NDArray[np.float64]
+    output_tokens: float = 0.0  # at the last advance
+
+    @property
+    def gpus(self) -> slice:
+        return slice(self.first_gpu, self.first_gpu + self.tp * len(self.sim.replicas))
+
+    def result(self) -> ServingResult:
+        return self.sim.result()
+
+    def state(self) -> dict[str, Any]:
+        """What the run store records each step."""
+        reps = self.sim.replicas
+        kv_used = [1.0 - (r.kv.free + r.kv.reclaimable_blocks) / r.kv.hbm_blocks for r in reps]
+        return {
+            "job": self.job.name,
+            "waiting": sum(len(r.waiting) for r in reps),
+            "running": sum(len(r.running) for r in reps),
+            "swapped": sum(len(r.swapped) for r in reps),
+            "kv_used_frac": float(np.mean(kv_used)),
+            "prefix_cached_blocks": sum(r.kv.cached_blocks for r in reps),
+            "output_tokens": float(sum(r.output_tokens for r in reps)),
+            "finished": sum(1 for q in self.sim.requests if q.state == 4),
+            "swap_outs": sum(r.kv.counts["swap_out"] for r in reps),
+            "kills": sum(r.kv.counts["kill"] for r in reps),
+        }
+
+
+def build_serving(
+    job: ServingJob, device: Device, replicas: int, links: Mapping, tiers: Mapping
+) -> ServingSim:
+    """The :class:`ServingSim` of a scenario's serving job: ``replicas`` replicas of its model on
+    ``device`` (hardware objects are passed in, by name maps, from the layer that owns them)."""
+    dep = Deployment(
+        get_preset(job.model),
+        device,
+        tp=job.gpus_per_replica,
+        expert_parallel=job.expert_parallel,
+        precision=job.precision,
+        kv_bits=job.kv_bits,
+        link=links[job.link],
+        max_violation=job.max_violation,
+    )
+    trace = load_trace(job.trace)
+    if job.trace_start_s:
+        trace = trace.window(job.trace_start_s, trace.duration_s + 1.0)
+    if job.rate_per_s is not None:
+        trace = trace.at_rate(job.rate_per_s)
+    if job.shared_prefix is not None:
+        sp = job.shared_prefix
+        trace = trace.with_shared_prefix(groups=sp.groups, tokens=sp.tokens, share=sp.share)
+    sched = SchedulerConfig(
+        max_num_seqs=job.max_num_seqs,
+        max_batched_tokens=job.max_batched_tokens,
+        max_tokens=job.max_tokens,
+        overcommit_ratio=job.overcommit_ratio,
+        swap_tier=tiers[job.swap_tier] if job.swap_tier else None,
+        swap_gb=job.swap_gb,
+        prefix_caching=job.prefix_caching,
+        mtp_acceptance=job.mtp_acceptance,
+    )
+    slo = SLO(job.slo_ttft_s, job.slo_tpot_s, job.slo_e2e_s)
+    return ServingSim([(dep, replicas, job.name)], trace, scheduler=sched, router=job.router, slo=slo)
 
 
 class HallWorkload:
     """Per-GPU job parameters of one hall, evaluated each step as arrays over its GPUs."""
 
-    def __init__(self, hall: HallConfig, peak_tflops: Mapping[str, float], clock_max_mhz: float):
+    def __init__(
+        self,
+        hall: HallConfig,
+        device: Device,
+        *,
+        links: Mapping | None = None,
+        tiers: Mapping | None = None,
+    ):
         n = hall.gpu_count
         self.n = n
+        clock_max_mhz = device.clock_max_mhz
         self.clock_max_mhz = clock_max_mhz
         self.t_c0 = np.ones(n)
         self.t_m = np.zeros(n)
@@ -43,6 +136,11 @@ class HallWorkload:
         self.end_s = np.full(n, np.inf)
         self.job_index = np.full(n, -1, dtype=np.int64)
         self.job_names: list[str] = []
+        self.serving: list[ServingRun] = []
+        self.is_serving = np.zeros(n, dtype=bool)
+        self._serving_activity = np.zeros(n)
+        self._serving_tflops = np.zeros(n)
+        self._advanced_to = -np.inf
         first = 0
         for j, job in enumerate(hall.jobs):
             count = job.gpus if job.gpus is not None else n - first
@@ -52,8 +150,14 @@ class HallWorkload:
             self.job_index[sl] = j
             self.start_s[sl] = job.start_s
             self.end_s[sl] = job.end_s if job.end_s is not None else np.inf
-            peak = peak_tflops[job.precision]
-            if isinstance(job, BurnJob):
+            peak = device.peak_tflops(job.precision)
+            if isinstance(job, ServingJob):
+                reps = count // job.gpus_per_replica  # the scenario checked that they tile the GPUs
+                sim = build_serving(job, device, reps, links or {}, tiers or {})
+                run = ServingRun(job, sl.start, sim, job.gpus_per_replica, np.zeros(reps), np.zeros(reps))
+                self.serving.append(run)
+                self.is_serving[sl] = True
+            elif isinstance(job, BurnJob):
                 self.a_c[sl] = job.activity_frac
                 self.tflops_at_max[sl] = peak * job.mfu_frac
             elif isinstance(job, TrainingJob):
@@ -82,13 +186,48 @@ class HallWorkload:
         t_c = self.t_c0 * (self.clock_max_mhz / np.maximum(clock_mhz, 1.0))
         return t_c, t_c + self.t_m
 
-    def activity(self, t_s: float, clock_mhz: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Time-averaged switching activity [0-1] of each GPU at the given clock."""
+    def activity(self, t_s: float, clock_mhz: NDArray[np.float64], dt_s: float = 0.0) -> NDArray[np.float64]:
+        """Time-averaged switching activity [0-1] of each GPU at the given clock over [t, t + dt)
+        (serving jobs are advanced over that interval)."""
         t_c, step = self._step_times(clock_mhz)
         a = (t_c * self.a_c + self.t_m * self.a_m) / step
-        return np.where(self.active(t_s), a, 0.0)
+        a = np.where(self.active(t_s), a, 0.0)
+        if self.serving:
+            self._advance_serving(t_s, dt_s, clock_mhz)
+            a = np.where(self.is_serving, self._serving_activity, a)
+        return a
 
     def throughput_tflops(self, t_s: float, clock_mhz: NDArray[np.float64]) -> NDArray[np.float64]:
         """Delivered TFLOPS of each GPU at the given clock."""
         _, step = self._step_times(clock_mhz)
-        return np.where(self.active(t_s), self.tflops_at_max * self.t_c0 / step, 0.0)
+        tflops = np.where(self.active(t_s), self.tflops_at_max * self.t_c0 / step, 0.0)
+        if self.serving:
+            tflops = np.where(self.is_serving, self._serving_tflops, tflops)
+        return tflops
+
+    def _advance_serving(self, t_s: float, dt_s: float, clock_mhz: NDArray[np.float64]) -> None:
+        if t_s <= self._advanced_to:
+            return  # already advanced over this step
+        if dt_s <= 0:
+            raise ValueError("a hall with a serving job needs the step length (dt_s > 0)")
+        self._advanced_to = t_s
+        for run in self.serving:
+            start = run.job.start_s
+            end = min(t_s + dt_s, run.job.end_s if run.job.end_s is not None else np.inf)
+            sl = run.gpus
+            if end <= start:
+                self._serving_activity[sl] = 0.0
+                self._serving_tflops[sl] = 0.0
+                continue
+            groups = clock_mhz[sl].reshape(-1, run.tp).min(axis=1)
+            for rep, f in zip(run.sim.replicas, groups, strict=True):
+                rep.clock_mhz = max(float(f), 1.0)
+            run.sim.run_until(end - start)
+            busy = np.array([r.activity_s for r in run.sim.replicas])
+            flop = np.array([r.flop for r in run.sim.replicas])
+            span = end - max(t_s, start)
+            act = (busy - run.activity_s) / span
+            tflops = (flop - run.flop) / span / 1e12
+            run.activity_s, run.flop = busy, flop
+            self._serving_activity[sl] = np.repeat(np.clip(act, 0.0, 1.0), run.tp)
+            self._serving_tflops[sl] = np.repeat(tflops, run.tp)

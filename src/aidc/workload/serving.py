@@ -7,8 +7,9 @@ replica) and a replica's *step ends*.
 Each replica runs a vLLM-style scheduler (Kwon et al., SOSP 2023; chunked prefill as in
 Sarathi-Serve, Agrawal et al., OSDI 2024): every step first swaps requests back in, then gives
 each decoding sequence its token(s), then continues chunked prefills, then admits waiting requests
-(priority class first, then arrival) while the step's token budget, the sequence limit and the
-memory manager's commit limit allow. Step time comes from :class:`StepTimeModel` at the replica's
+(priority class first, then arrival) while the step's token budget, the sequence limit, the
+memory manager's commit limit and the free blocks (a new request's first chunk must fit without
+displacing anyone) allow. Step time comes from :class:`StepTimeModel` at the replica's
 current clock; KV memory from :class:`KVMemory` (reserve, allocate on first use, reclaim, swap,
 kill — see there). A killed request is requeued at the front and recomputes its prompt and the
 tokens it had generated (vLLM's recompute preemption): no request is lost.
@@ -194,6 +195,7 @@ class Replica:
         self.steps = 0
         self.busy_s = 0.0
         self.activity_s = 0.0  # ∫ activity dt over busy time
+        self.flop = 0.0  # matmul FLOPs per GPU
         self.prefill_tokens = 0
         self.output_tokens = 0.0
         self.swap_s = 0.0
@@ -396,7 +398,6 @@ class ServingSim:
         rep.version += 1
         end = start + new_k * a + b * new_k * (new_k - 1) / 2
         rep.span = (start, a, b, new_k, activity, rep.version)
-        rep.batch = (*rep.batch[:-1], new_k)
         self._push(end, _STEP_END, (rep, rep.version))
 
     # -- one step ----------------------------------------------------------------------------------
@@ -447,6 +448,12 @@ class ServingSim:
         # 4. admit waiting requests
         while rep.waiting and budget > 0 and len(rep.running) < cfg.max_num_seqs:
             req = rep.waiting[0]
+            # a new request is admitted only if its first chunk fits without swapping or killing
+            # others (vLLM's can_allocate); pressure comes from the growth of admitted requests
+            first = kv.blocks_for(min(req.target, budget))
+            if first > kv.free + kv.reclaimable_blocks - kv.low_watermark_blocks:
+                kv.counts["defer"] += 1
+                break
             if req.kv.reserved == 0 and not kv.reserve(now, req.kv, req.prompt + cfg.max_tokens):
                 break
             rep.waiting.popleft()
@@ -505,7 +512,7 @@ class ServingSim:
         rep.busy = True
         rep.version += 1
         rep.span = None
-        rep.batch = (tuple(chunks), tuple(decode), cost.activity, cost.time_s, transfer, 1)
+        rep.batch = (tuple(chunks), tuple(decode), cost.activity, cost.time_s, transfer, cost.flop)
         self._push(now + t, _STEP_END, (rep, rep.version))
 
     def _span_length(self, rep: Replica, decode: list[Request]) -> int:
@@ -554,21 +561,24 @@ class ServingSim:
         a = c0.time_s
         b = (c1.time_s - c0.time_s) / (k - 1)
         activity = 0.5 * (c0.activity + c1.activity)
+        flop_per_step = 0.5 * (c0.flop + c1.flop)
         rep.busy = True
         rep.version += 1
         a_eff = a + transfer / k  # a swap-in transfer at the span's start, spread over it
         rep.span = (now, a_eff, b, k, activity, rep.version)
-        rep.batch = ((), tuple(decode), activity, None, transfer, k)
+        rep.batch = ((), tuple(decode), activity, None, transfer, flop_per_step)
         self._push(now + k * a_eff + b * k * (k - 1) / 2, _STEP_END, (rep, rep.version))
 
     def _end_step(self, rep: Replica) -> None:
         now = self.now
-        chunks, decode, activity, t_step, transfer, k = rep.batch
+        chunks, decode, activity, t_step, transfer, flop = rep.batch
+        k = 1
         if rep.span is not None:
             start, _, _, k, activity, _ = rep.span
             elapsed = now - start
         else:
             elapsed = t_step + transfer
+        rep.flop += flop * k
         rep.steps += k
         rep.busy_s += elapsed
         rep.activity_s += activity * elapsed

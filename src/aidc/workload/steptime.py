@@ -210,6 +210,7 @@ class StepCost:
     comm_s: float
     overhead_s: float
     activity: float  # switching activity for the hardware power model [0–1]
+    flop: float = 0.0  # matmul FLOPs each GPU executes in the step
 
 
 class StepTimeModel:
@@ -298,7 +299,7 @@ class StepTimeModel:
         dep = self.dep
         tokens = prefill_tokens + decode_seqs * q
         if tokens <= 0:
-            return StepCost(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            return StepCost(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         f_max = dep.gpu.clock_max_mhz
         rate = self.flop_s_at_max * (min(clock_mhz, f_max) / f_max if clock_mhz else 1.0)
         sampled = prefill_done + decode_seqs * q
@@ -323,4 +324,4 @@ class StepTimeModel:
         memory = lin_m + att_m
         t = max(lin_c, lin_m) + max(att_c, att_m) + comm + dep.step_overhead_s
         activity = min(1.0, (ACTIVITY_TENSOR * compute + ACTIVITY_HBM * memory + ACTIVITY_WAIT * comm) / t)
-        return StepCost(t, compute, memory, comm, dep.step_overhead_s, activity)
+        return StepCost(t, compute, memory, comm, dep.step_overhead_s, activity, compute * rate)
