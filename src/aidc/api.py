@@ -97,6 +97,15 @@ def _hall_rows(rec: StepRecord) -> list[dict[str, Any]]:
     return rows
 
 
+def _serving_rows(rec: StepRecord) -> list[dict[str, Any]]:
+    """One row per serving job: queues, KV use and cumulative tokens, swaps and kills."""
+    return [
+        {"t_s": rec.t_s, "hall": hall.cfg.name, **run.state()}
+        for hall, _, _ in rec.halls
+        for run in hall.workload.serving
+    ]
+
+
 def simulate(scenario: Scenario, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, Any]:
     """Run a scenario in memory and return its summary (no run directory)."""
     sim = Simulation(scenario)
@@ -143,6 +152,8 @@ def run_scenario(
             store.append("facility", _facility_row(rec))
             for row in _hall_rows(rec):
                 store.append("halls", row)
+            for row in _serving_rows(rec):
+                store.append("serving", row)
             if tel.per_gpu:
                 for hall, _, _ in rec.halls:
                     store.extend(

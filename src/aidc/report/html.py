@@ -92,7 +92,40 @@ def _figures(run: Run) -> list[go.Figure]:
         title="Delivered throughput", xaxis_title="time [h]", yaxis_title="TFLOPS per running GPU"
     )
     figs += [temp, clock, tput]
+    if run.has_table("serving"):
+        figs += _serving_figures(run.table("serving").to_pydict())
     return figs
+
+
+def _serving_figures(sv: dict) -> list[go.Figure]:
+    """Throughput, queues, KV use and memory events of each serving job over time."""
+    tput, queue, memory = go.Figure(), go.Figure(), go.Figure()
+    for key in sorted(set(zip(sv["hall"], sv["job"], strict=True))):
+        idx = [i for i, k in enumerate(zip(sv["hall"], sv["job"], strict=True)) if k == key]
+        name = "/".join(key)
+        t = [sv["t_s"][i] for i in idx]
+        th = [x / 3600.0 for x in t]
+        tok = [sv["output_tokens"][i] for i in idx]
+        rate = [0.0] + [(b - a) / (t2 - t1) for a, b, t1, t2 in zip(tok, tok[1:], t, t[1:], strict=False)]
+        tput.add_trace(go.Scatter(x=th, y=rate, name=f"{name} output tokens/s"))
+        for col in ("waiting", "running", "swapped"):
+            queue.add_trace(go.Scatter(x=th, y=[sv[col][i] for i in idx], name=f"{name} {col}"))
+        memory.add_trace(
+            go.Scatter(x=th, y=[100 * sv["kv_used_frac"][i] for i in idx], name=f"{name} KV used [%]")
+        )
+        for col in ("swap_outs", "kills"):
+            memory.add_trace(
+                go.Scatter(x=th, y=[sv[col][i] for i in idx], name=f"{name} {col} (cumulative)", yaxis="y2")
+            )
+    tput.update_layout(title="Serving throughput", xaxis_title="time [h]", yaxis_title="output tokens/s")
+    queue.update_layout(title="Serving queues", xaxis_title="time [h]", yaxis_title="requests")
+    memory.update_layout(
+        title="KV-cache memory",
+        xaxis_title="time [h]",
+        yaxis_title="KV blocks in use [%]",
+        yaxis2={"title": "events", "overlaying": "y", "side": "right"},
+    )
+    return [tput, queue, memory]
 
 
 def write_report(run: Run, out: str | Path) -> Path:

@@ -63,6 +63,41 @@ def summary_table(runs: list[Run]) -> Table:
                 h = next((h for h in s.get("halls", []) if h["hall"] == hall), {})
                 vals.append(h.get(key))
             rows.append((f"{hall}: {label}", vals))
+    serving_keys = [
+        ("requests finished / arrived", None),
+        ("output tokens/s", "output_tokens_per_s"),
+        ("TTFT p50 / p99 [s]", ("ttft_p50_s", "ttft_p99_s")),
+        ("TPOT p50 / p99 [ms]", ("tpot_p50_s", "tpot_p99_s")),
+        ("end-to-end p50 / p99 [s]", ("e2e_p50_s", "e2e_p99_s")),
+        ("goodput under SLO [req/s]", "goodput_req_per_s"),
+        ("J per output token: GPU", "j_per_output_token_gpu"),
+        ("J per output token: IT", "j_per_output_token_it"),
+        ("J per output token: facility", "j_per_output_token_facility"),
+        ("output tokens per facility kWh", "output_tokens_per_facility_kwh"),
+        ("KV use mean / max", ("kv_used_mean_frac", "kv_used_max_frac")),
+        ("prefix-cache hit rate", "prefix_hit_rate"),
+        ("reclaims / swap-outs / kills", ("reclaims", "swap_outs", "kills")),
+    ]
+    jobs = sorted({(j["hall"], j["job"]) for s in sums for j in s.get("serving", [])})
+    for hall, job in jobs:
+        for label, key in serving_keys:
+            vals = []
+            for s in sums:
+                j = next((j for j in s.get("serving", []) if (j["hall"], j["job"]) == (hall, job)), None)
+                vals.append(_serving_cell(j, key, label))
+            rows.append((f"{hall}/{job}: {label}", vals))
     for label, vals in rows:
-        table.add_row(escape(label), *[_fmt(v) for v in vals])
+        table.add_row(escape(label), *[v if isinstance(v, str) else _fmt(v) for v in vals])
     return table
+
+
+def _serving_cell(job: dict | None, key, label: str) -> object:
+    if job is None:
+        return None
+    if key is None:
+        return f"{job['requests_finished']:,} / {job['requests_arrived']:,}"
+    if isinstance(key, tuple):
+        scale = 1e3 if "[ms]" in label else 1.0
+        parts = [job.get(k) for k in key]
+        return " / ".join("—" if v is None else _fmt(v * scale if isinstance(v, float) else v) for v in parts)
+    return job.get(key)

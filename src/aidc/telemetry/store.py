@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TABLES = ("facility", "halls", "gpus")
+TABLES = ("facility", "halls", "gpus", "serving")
 
 
 class RunExistsError(FileExistsError):
