@@ -477,18 +477,19 @@ class ServingSim:
             if k > 1:
                 self._launch_span(rep, decode, k, transfer)
                 return
+        # (a request displaced by an earlier allocation has left PREFILL/DECODE: skip it)
         for r, c in chunks:
-            if r.state != PREFILL or r not in rep.running:
+            if r.state != PREFILL:
                 continue
             need = kv.blocks_for(r.prefilled + c) - r.kv.blocks - len(r.kv.shared)
             transfer += self._displace(rep, kv.allocate(now, r.kv, need, self._victims(rep)))
+        bt, q = kv.block_tokens, self.q
         for r in decode:
-            if r not in rep.running:
-                continue
-            need = kv.blocks_for(r.ctx + self.q) - r.kv.blocks - len(r.kv.shared)
-            transfer += self._displace(rep, kv.allocate(now, r.kv, need, self._victims(rep)))
-        chunks = [(r, c) for r, c in chunks if r.state == PREFILL and r in rep.running]
-        decode = [r for r in decode if r.state == DECODE and r in rep.running]
+            need = -(-int(r.ctx + q) // bt) - r.kv.blocks - len(r.kv.shared)
+            if need > 0 and r.state == DECODE:
+                transfer += self._displace(rep, kv.allocate(now, r.kv, need, self._victims(rep)))
+        chunks = [(r, c) for r, c in chunks if r.state == PREFILL]
+        decode = [r for r in decode if r.state == DECODE]
         if not decode and not chunks:  # everything scheduled was displaced: schedule afresh
             rep.busy = False
             if rep.waiting or rep.swapped:
@@ -518,24 +519,24 @@ class ServingSim:
     def _span_length(self, rep: Replica, decode: list[Request]) -> int:
         """Decode-only steps that can run back to back: until the first sequence finishes, within
         the free blocks above the low watermark."""
-        kept = self.kept
-        left = np.fromiter((r.output - r.generated for r in decode), float, len(decode))
-        k = int(max(1, math.ceil(left.min() / kept - 1e-9)))
+        kept, q = self.kept, self.q
+        k = max(1, math.ceil(min(r.output - r.generated for r in decode) / kept - 1e-9))
         if k <= 1:
             return 1
-        ctx = np.fromiter((r.ctx for r in decode), float, len(decode))
+        bt = rep.kv.block_tokens
+        ctxs = [r.ctx for r in decode]
         held = sum(r.kv.blocks + len(r.kv.shared) for r in decode)
         room = rep.kv.free - rep.kv.low_watermark_blocks
-        bt = rep.kv.block_tokens
 
         def need(steps: int) -> int:
-            return int(np.ceil((ctx + (steps - 1) * kept + self.q) / bt).sum()) - held
+            x = (steps - 1) * kept + q
+            return sum(-(-int(c + x) // bt) for c in ctxs) - held
 
         if need(k) <= room:
             return k
-        lo, hi = 1, k  # need(lo) may exceed room too: then one ordinary step handles the pressure
-        if need(1) > room:
+        if need(1) > room:  # one ordinary step handles the pressure (reclaim, swap, kill)
             return 1
+        lo, hi = 1, k
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if need(mid) <= room:
@@ -554,10 +555,8 @@ class ServingSim:
                 kv.counts["alloc"] += 1
         n = len(decode)
         ctx0 = sum(r.ctx for r in decode)
-        c0 = rep.model.step(decode_seqs=n, decode_context=ctx0, q=self.q, clock_mhz=rep.clock_mhz)
-        c1 = rep.model.step(
-            decode_seqs=n, decode_context=ctx0 + (k - 1) * n * self.kept, q=self.q, clock_mhz=rep.clock_mhz
-        )
+        c0 = rep.model.decode(n, ctx0, self.q, rep.clock_mhz)
+        c1 = rep.model.decode(n, ctx0 + (k - 1) * n * self.kept, self.q, rep.clock_mhz)
         a = c0.time_s
         b = (c1.time_s - c0.time_s) / (k - 1)
         activity = 0.5 * (c0.activity + c1.activity)
@@ -598,15 +597,21 @@ class ServingSim:
                 rep.output_tokens += 1.0
                 if r.generated >= r.output:
                     self._finish(rep, r)
+        produced = 0.0
         for r in decode:
             if r.state != DECODE:
                 continue
-            step_kept = min(kept, r.output - r.generated)
-            r.generated += step_kept
-            r.ctx += step_kept
-            rep.output_tokens += step_kept
-            if r.generated >= r.output - 1e-9:
+            left = r.output - r.generated
+            if left > kept + 1e-9:
+                r.generated += kept
+                r.ctx += kept
+                produced += kept
+            else:  # the last tokens of this request
+                r.generated = float(r.output)
+                r.ctx += left
+                produced += left
                 self._finish(rep, r)
+        rep.output_tokens += produced
         rep.busy = False
         rep.span = None
         self._start_step(rep)

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from aidc.model.accounting import (
     BYTES_PER_ELEMENT,
@@ -200,9 +200,9 @@ class Deployment:
         )
 
 
-@dataclass(frozen=True)
-class StepCost:
-    """Time and activity of one step on each GPU of the replica."""
+class StepCost(NamedTuple):
+    """Time and activity of one step on each GPU of the replica (a named tuple: the serving
+    simulator makes one or two per event)."""
 
     time_s: float
     compute_s: float  # tensor-core busy time (at the given clock)
@@ -283,6 +283,10 @@ class StepTimeModel:
             )
             experts *= self.expert_bytes
         return self.dense_weight_bytes + experts
+
+    def decode(self, seqs: int, context: float, q: int = 1, clock_mhz: float | None = None) -> StepCost:
+        """A decode-only step (what fused spans evaluate): ``seqs`` sequences, ``context`` cached tokens."""
+        return self.step(decode_seqs=seqs, decode_context=context, q=q, clock_mhz=clock_mhz)
 
     def step(
         self,
