@@ -524,13 +524,11 @@ class ServingSim:
         if k <= 1:
             return 1
         bt = rep.kv.block_tokens
-        ctxs = [r.ctx for r in decode]
-        held = sum(r.kv.blocks + len(r.kv.shared) for r in decode)
         room = rep.kv.free - rep.kv.low_watermark_blocks
 
         def need(steps: int) -> int:
             x = (steps - 1) * kept + q
-            return sum(-(-int(c + x) // bt) for c in ctxs) - held
+            return sum(-(-int(r.ctx + x) // bt) - r.kv.blocks - len(r.kv.shared) for r in decode)
 
         if need(k) <= room:
             return k
@@ -547,12 +545,15 @@ class ServingSim:
 
     def _launch_span(self, rep: Replica, decode: list[Request], k: int, transfer: float) -> None:
         kv, now, bt = rep.kv, self.now, rep.kv.block_tokens
-        for r in decode:
-            need = -(-int(r.ctx + (k - 1) * self.kept + self.q) // bt) - r.kv.blocks - len(r.kv.shared)
+        x = (k - 1) * self.kept + self.q
+        allocated = 0
+        for r in decode:  # the blocks the span will fill, taken now (_span_length checked they exist)
+            need = -(-int(r.ctx + x) // bt) - r.kv.blocks - len(r.kv.shared)
             if need > 0:
-                kv.free -= need
                 r.kv.blocks += need
-                kv.counts["alloc"] += 1
+                allocated += need
+        kv.free -= allocated
+        kv.counts["alloc"] += 1
         n = len(decode)
         ctx0 = sum(r.ctx for r in decode)
         c0 = rep.model.decode(n, ctx0, self.q, rep.clock_mhz)
