@@ -30,16 +30,19 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hall.py
 	$(BIN)/python benchmarks/bench_mla_decode.py
 	$(BIN)/python benchmarks/bench_control_env.py
+	$(BIN)/python benchmarks/bench_serving.py
 
 bench-model: $(STAMP)
 	$(BIN)/python benchmarks/bench_mla_decode.py
 
-# CPU experiments of the model core (each under 15 min on 2 cores); results in experiments/results/
+# CPU experiments: the model core (each under 15 min on 2 cores) and offline RL for cooling over
+# seeds (about 40 min); results in experiments/results/
 experiments: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,experiments]"
 	$(BIN)/python experiments/attention_variants.py
 	$(BIN)/python experiments/fp8_training.py
 	$(BIN)/python experiments/moe_balancing.py
+	$(BIN)/python experiments/cooling_control.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
