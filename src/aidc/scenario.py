@@ -334,31 +334,19 @@ class ServingJob(_Job):
     slo_tpot_s: float | None = Field(None, gt=0.0, le=60.0)
     slo_e2e_s: float | None = Field(None, gt=0.0, le=86400.0)
 
-    @field_validator("model")
+    @field_validator("model", "link", "swap_tier")
     @classmethod
-    def _known_model(cls, v: str) -> str:
+    def _known_name(cls, v: str | None, info) -> str | None:
+        from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
         from aidc.model.presets import PRESETS
 
-        if v not in PRESETS:
-            raise ValueError(f"unknown model {v!r}; presets: {', '.join(PRESETS)}")
-        return v
-
-    @field_validator("link")
-    @classmethod
-    def _known_link(cls, v: str) -> str:
-        from aidc.hardware.interconnect import LINKS
-
-        if v not in LINKS:
-            raise ValueError(f"unknown link {v!r}; known: {', '.join(LINKS)}")
-        return v
-
-    @field_validator("swap_tier")
-    @classmethod
-    def _known_tier(cls, v: str | None) -> str | None:
-        from aidc.hardware.interconnect import MEMORY_TIERS
-
-        if v is not None and v not in MEMORY_TIERS:
-            raise ValueError(f"unknown swap tier {v!r}; known: {', '.join(MEMORY_TIERS)}")
+        catalog, what = {
+            "model": (PRESETS, "model"),
+            "link": (LINKS, "link"),
+            "swap_tier": (MEMORY_TIERS, "swap tier"),
+        }[info.field_name]
+        if v is not None and v not in catalog:
+            raise ValueError(f"unknown {what} {v!r}; known: {', '.join(catalog)}")
         return v
 
     @model_validator(mode="after")
@@ -439,8 +427,7 @@ class HallConfig(_Model):
 def _check_serving(job: ServingJob, spec, gpus: int) -> None:
     """Before anything runs: the replicas tile the job's GPUs, the model fits them, the trace loads."""
     from aidc.hardware.interconnect import LINKS
-    from aidc.model.presets import get_preset
-    from aidc.workload.steptime import Deployment
+    from aidc.workload.jobs import serving_deployment
     from aidc.workload.traces import load_trace
 
     if gpus % job.gpus_per_replica:
@@ -448,17 +435,7 @@ def _check_serving(job: ServingJob, spec, gpus: int) -> None:
             f"job {job.name!r}: its {gpus} GPUs do not split into replicas of gpus_per_replica = "
             f"{job.gpus_per_replica}"
         )
-    dep = Deployment(
-        get_preset(job.model),
-        spec,
-        tp=job.gpus_per_replica,
-        expert_parallel=job.expert_parallel,
-        precision=job.precision,
-        kv_bits=job.kv_bits,
-        link=LINKS[job.link],
-        max_violation=job.max_violation,
-    )
-    dep.check_fits()
+    serving_deployment(job, spec, LINKS).check_fits()
     load_trace(job.trace)
 
 

@@ -75,12 +75,9 @@ class ServingRun:
         }
 
 
-def build_serving(
-    job: ServingJob, device: Device, replicas: int, links: Mapping, tiers: Mapping
-) -> ServingSim:
-    """The :class:`ServingSim` of a scenario's serving job: ``replicas`` replicas of its model on
-    ``device`` (hardware objects are passed in, by name maps, from the layer that owns them)."""
-    dep = Deployment(
+def serving_deployment(job: ServingJob, device: Device, links: Mapping) -> Deployment:
+    """One replica of a serving job on ``device``, its GPUs joined by ``links[job.link]``."""
+    return Deployment(
         get_preset(job.model),
         device,
         tp=job.gpus_per_replica,
@@ -90,6 +87,14 @@ def build_serving(
         link=links[job.link],
         max_violation=job.max_violation,
     )
+
+
+def build_serving(
+    job: ServingJob, device: Device, replicas: int, links: Mapping, tiers: Mapping
+) -> ServingSim:
+    """The :class:`ServingSim` of a scenario's serving job: ``replicas`` replicas of its model on
+    ``device`` (hardware objects are passed in, by name maps, from the layer that owns them)."""
+    dep = serving_deployment(job, device, links)
     trace = load_trace(job.trace)
     if job.trace_start_s:
         trace = trace.window(job.trace_start_s, trace.duration_s + 1.0)
