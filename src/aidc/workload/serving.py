@@ -200,10 +200,16 @@ class Replica:
         self.output_tokens = 0.0
         self.swap_s = 0.0
         self.max_queue = 0
+        self.load = 0  # requests routed here and not finished
 
     @property
     def outstanding(self) -> int:
-        return len(self.waiting) + len(self.running) + len(self.swapped)
+        """Requests routed here and not finished (waiting, running or swapped)."""
+        return self.load
+
+
+def _by_load(rep: Replica) -> tuple[int, int]:
+    return rep.load, rep.index
 
 
 @dataclass
@@ -352,10 +358,11 @@ class ServingSim:
         if self.router == "tiered":
             pool = "small" if req.prompt <= self.tier_threshold else "large"
             reps = [r for r in reps if r.pool == pool]
-        return min(reps, key=lambda r: (r.outstanding, r.index))
+        return min(reps, key=_by_load)
 
     def _arrive(self, req: Request) -> None:
         rep = self._route(req)
+        rep.load += 1
         req.replica = rep.index
         self._enqueue(rep, req)
         if rep.busy:
@@ -437,14 +444,18 @@ class ServingSim:
             rep.running.append(req)
         budget = cfg.max_batched_tokens
         # 2. decoding sequences, 3. continuing prefills
-        decode = [r for r in rep.running if r.state == DECODE]
+        decode: list[Request] = []
+        prefilling: list[Request] = []
+        for r in rep.running:
+            (decode if r.state == DECODE else prefilling).append(r)
         budget -= len(decode) * self.q
         chunks: list[tuple[Request, int]] = []
-        for r in rep.running:
-            if r.state == PREFILL and budget > 0:
-                c = min(r.target - r.prefilled, budget)
-                chunks.append((r, c))
-                budget -= c
+        for r in prefilling:
+            if budget <= 0:
+                break
+            c = min(r.target - r.prefilled, budget)
+            chunks.append((r, c))
+            budget -= c
         # 4. admit waiting requests
         while rep.waiting and budget > 0 and len(rep.running) < cfg.max_num_seqs:
             req = rep.waiting[0]
@@ -620,6 +631,7 @@ class ServingSim:
     def _finish(self, rep: Replica, r: Request) -> None:
         r.state = DONE
         r.t_done = self.now
+        rep.load -= 1
         rep.running.remove(r)
         rep.kv.release(self.now, r.kv)
 
