@@ -320,6 +320,10 @@ class ServingJob(_Job):
     rate_per_s: float | None = Field(None, gt=0.0, le=1e6, description="rescale the trace to this rate")
     shared_prefix: SharedPrefixConfig | None = None
     router: Literal["round-robin", "least-loaded"] = "least-loaded"
+    prefill_replicas: int | None = Field(
+        None, ge=1, description="disaggregate: this many replicas prefill, the others decode"
+    )
+    kv_transfer_link: str = Field("ib-ndr", description="path of the KV cache from prefill to decode")
     max_num_seqs: int = Field(256, ge=1, le=65536)
     max_batched_tokens: int = Field(8192, ge=1, le=1_048_576)
     max_tokens: int = Field(4096, ge=1, le=1_048_576, description="worst-case output reserved per request")
@@ -334,7 +338,7 @@ class ServingJob(_Job):
     slo_tpot_s: float | None = Field(None, gt=0.0, le=60.0)
     slo_e2e_s: float | None = Field(None, gt=0.0, le=86400.0)
 
-    @field_validator("model", "link", "swap_tier")
+    @field_validator("model", "link", "swap_tier", "kv_transfer_link")
     @classmethod
     def _known_name(cls, v: str | None, info) -> str | None:
         from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
@@ -343,6 +347,7 @@ class ServingJob(_Job):
         catalog, what = {
             "model": (PRESETS, "model"),
             "link": (LINKS, "link"),
+            "kv_transfer_link": (LINKS, "link"),
             "swap_tier": (MEMORY_TIERS, "swap tier"),
         }[info.field_name]
         if v is not None and v not in catalog:
@@ -434,6 +439,12 @@ def _check_serving(job: ServingJob, spec, gpus: int) -> None:
         raise ValueError(
             f"job {job.name!r}: its {gpus} GPUs do not split into replicas of gpus_per_replica = "
             f"{job.gpus_per_replica}"
+        )
+    replicas = gpus // job.gpus_per_replica
+    if job.prefill_replicas is not None and job.prefill_replicas >= replicas:
+        raise ValueError(
+            f"job {job.name!r}: prefill_replicas = {job.prefill_replicas} leaves none of its {replicas} "
+            "replicas to decode"
         )
     serving_deployment(job, spec, LINKS).check_fits()
     load_trace(job.trace)

@@ -50,6 +50,12 @@ def test_a_power_cap_slows_serving_and_the_summary_reports_it():
     assert sf["output_tokens_per_facility_kwh"] == pytest.approx(3.6e6 / sf["j_per_output_token_facility"])
 
 
+def test_a_disaggregated_serving_job_runs_in_the_twin():
+    summary = simulate(validate_scenario(serving_scenario(prefill_replicas=2, rate_per_s=20.0)))
+    sv = summary["serving"][0]
+    assert sv["requests_finished"] > 500 and sv["output_tokens_per_s"] > 1000
+
+
 def test_serving_telemetry_and_report(tmp_path):
     run = run_scenario(validate_scenario(serving_scenario()), tmp_path / "run")
     table = run.table("serving").to_pydict()
@@ -73,6 +79,8 @@ def test_serving_telemetry_and_report(tmp_path):
         (dict(slo_ttft_s=-1.0), "slo_ttft_s"),
         (dict(trace="no-such-trace.csv"), "neither a bundled trace"),
         (dict(swap_tier="tape"), "unknown swap tier 'tape'"),
+        (dict(prefill_replicas=8), "prefill_replicas = 8 leaves none of its 8 replicas to decode"),
+        (dict(prefill_replicas=2, kv_transfer_link="carrier-pigeon"), "unknown link 'carrier-pigeon'"),
     ],
 )
 def test_bad_serving_jobs_fail_validation(job, match):

@@ -149,3 +149,33 @@ def test_bad_serving_input_is_refused_before_running():
         ServingSim(Deployment(LLAMA8, H100), make_trace("t", [0.0], [10], [10]), router="tiered")
     with pytest.raises(ValueError, match="mtp_acceptance"):
         SchedulerConfig(mtp_acceptance=1.5)
+
+
+def test_disaggregated_prefill_hands_the_cache_to_the_decode_pool():
+    tr = load_trace("azure-conv").head(2000).at_rate(40.0)
+    dep = Deployment(get_preset("llama-3.1-70b"), H100, tp=8, link=LINKS["nvlink4"])
+    pools = [(dep, 1, "prefill"), (dep, 2, "decode")]
+    sim = ServingSim(pools, tr, router="least-loaded", kv_link=LINKS["ib-ndr"])
+    res = sim.run()
+    assert res.finished == res.requests == 2000
+    prefill, *decode = res.replicas
+    multi = int((tr.output_tokens > 1).sum())
+    assert sim.handoffs == multi
+    # the prefill pool computes every prompt and samples every first token; decoding happens elsewhere
+    assert prefill["prefill_tokens"] == tr.prompt_tokens.sum()
+    assert prefill["output_tokens"] == pytest.approx(2000)
+    assert sum(d["prefill_tokens"] for d in decode) == 0
+    assert sum(d["output_tokens"] for d in decode) == pytest.approx(tr.output_tokens.sum() - 2000)
+    # a 1,000-token Llama-3.1-70B cache (327,680 B/token) over 8 NDR ports takes ~1 ms
+    per_token = 327_680
+    mean_t = sim.handoff_s / sim.handoffs
+    expected = np.mean(
+        [LINKS["ib-ndr"].transfer_s(p * per_token / 8) for p in tr.prompt_tokens[tr.output_tokens > 1]]
+    )
+    assert mean_t == pytest.approx(expected, rel=1e-6)
+    for rep in sim.replicas:
+        rep.kv.check([r.kv for r in sim.requests])
+    with pytest.raises(ValueError, match="needs the link the KV cache crosses"):
+        ServingSim(pools, tr)
+    with pytest.raises(ValueError, match="both a 'prefill' and a 'decode' pool"):
+        ServingSim([(dep, 1, "prefill")], tr, kv_link=LINKS["ib-ndr"])

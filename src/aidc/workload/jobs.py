@@ -114,7 +114,12 @@ def build_serving(
         mtp_acceptance=job.mtp_acceptance,
     )
     slo = SLO(job.slo_ttft_s, job.slo_tpot_s, job.slo_e2e_s)
-    return ServingSim([(dep, replicas, job.name)], trace, scheduler=sched, router=job.router, slo=slo)
+    if job.prefill_replicas is None:
+        pools = [(dep, replicas, job.name)]
+    else:
+        pools = [(dep, job.prefill_replicas, "prefill"), (dep, replicas - job.prefill_replicas, "decode")]
+    kv_link = links[job.kv_transfer_link] if job.prefill_replicas is not None else None
+    return ServingSim(pools, trace, scheduler=sched, router=job.router, slo=slo, kv_link=kv_link)
 
 
 class HallWorkload:

@@ -51,7 +51,15 @@ class SwapTier(Protocol):
     def transfer_s(self, nbytes: float) -> float: ...
 
 
-_STEP_END, _ARRIVAL = 0, 1  # a step that ends when a request arrives is finished first
+_STEP_END, _ARRIVAL, _HANDOFF = 0, 1, 2  # a step that ends when a request arrives is finished first
+
+
+class KVLink(Protocol):
+    """The path a disaggregated prefill hands its KV cache over (a :class:`Link` of the catalog)."""
+
+    name: str
+
+    def transfer_s(self, nbytes: float) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -250,6 +258,12 @@ class ServingSim:
     ``router``: ``"round-robin"``, ``"least-loaded"`` (fewest outstanding requests), or
     ``"tiered"``: prompts of at most ``tier_threshold_tokens`` go to the pool named ``"small"``,
     the rest to ``"large"``, least-loaded within the pool.
+
+    Prefill/decode disaggregation (Splitwise, ISCA 2024; DistServe, OSDI 2024): with pools named
+    ``"prefill"`` and ``"decode"``, requests are routed (least-loaded) to the prefill pool, which
+    computes the prompt and samples the first token; the KV cache then crosses ``kv_link`` (each
+    GPU of the replica sends its share in parallel) to the least-loaded decode replica, which
+    generates the rest. A request killed on a decode replica recomputes its prompt there.
     """
 
     def __init__(
@@ -261,6 +275,7 @@ class ServingSim:
         router: str = "round-robin",
         tier_threshold_tokens: int = 1024,
         slo: SLO | None = None,
+        kv_link: KVLink | None = None,
     ):
         cfg = scheduler or SchedulerConfig()
         if isinstance(replicas, Deployment):
@@ -276,6 +291,16 @@ class ServingSim:
         pools = {r.pool for r in self.replicas}
         if router == "tiered" and not {"small", "large"} <= pools:
             raise ValueError(f"the tiered router needs pools named 'small' and 'large', got {sorted(pools)}")
+        self.disaggregated = {"prefill", "decode"} <= pools
+        if ("prefill" in pools) != ("decode" in pools):
+            raise ValueError(
+                f"disaggregation needs both a 'prefill' and a 'decode' pool, got {sorted(pools)}"
+            )
+        if self.disaggregated and kv_link is None:
+            raise ValueError("prefill/decode disaggregation needs the link the KV cache crosses (kv_link)")
+        self.kv_link = kv_link
+        self.handoffs = 0
+        self.handoff_s = 0.0
         worst = int(trace.prompt_tokens.max(initial=0)) + 1
         for rep in self.replicas:
             need = rep.kv.blocks_for(worst)
@@ -339,6 +364,8 @@ class ServingSim:
             if prio == _ARRIVAL:
                 self._arrive(payload)
                 self._push_next_arrival()
+            elif prio == _HANDOFF:
+                self._hand_over(payload)
             else:
                 rep, version = payload
                 if version == rep.version:
@@ -355,10 +382,23 @@ class ServingSim:
             rep = reps[self._rr % len(reps)]
             self._rr += 1
             return rep
-        if self.router == "tiered":
+        if self.disaggregated:
+            reps = [r for r in reps if r.pool == "prefill"]
+        elif self.router == "tiered":
             pool = "small" if req.prompt <= self.tier_threshold else "large"
             reps = [r for r in reps if r.pool == pool]
         return min(reps, key=_by_load)
+
+    def _hand_over(self, req: Request) -> None:
+        """A prefilled request reaches the least-loaded decode replica."""
+        rep = min((r for r in self.replicas if r.pool == "decode"), key=_by_load)
+        rep.load += 1
+        req.replica = rep.index
+        self._enqueue(rep, req)
+        if rep.busy:
+            self._cut_span(rep, self.now)
+        else:
+            self._start_step(rep)
 
     def _arrive(self, req: Request) -> None:
         rep = self._route(req)
@@ -459,6 +499,21 @@ class ServingSim:
         # 4. admit waiting requests
         while rep.waiting and budget > 0 and len(rep.running) < cfg.max_num_seqs:
             req = rep.waiting[0]
+            if req.prefilled >= req.target:  # handed over by a prefill replica: decode at once
+                if (
+                    kv.blocks_for(req.ctx + self.q)
+                    > kv.free + kv.reclaimable_blocks - kv.low_watermark_blocks
+                ):
+                    kv.counts["defer"] += 1
+                    break
+                if req.kv.reserved == 0 and not kv.reserve(now, req.kv, req.prompt + cfg.max_tokens):
+                    break
+                rep.waiting.popleft()
+                req.state = DECODE
+                rep.running.append(req)
+                decode.append(req)
+                budget -= self.q
+                continue
             # a new request is admitted only if its first chunk fits without swapping or killing
             # others (vLLM's can_allocate); pressure comes from the growth of admitted requests
             first = kv.blocks_for(min(req.target, budget))
@@ -609,6 +664,8 @@ class ServingSim:
                 rep.output_tokens += 1.0
                 if r.generated >= r.output:
                     self._finish(rep, r)
+                elif rep.pool == "prefill" and self.disaggregated:
+                    self._send_to_decode(rep, r)
         produced = 0.0
         for r in decode:
             if r.state != DECODE:
@@ -627,6 +684,20 @@ class ServingSim:
         rep.busy = False
         rep.span = None
         self._start_step(rep)
+
+    def _send_to_decode(self, rep: Replica, r: Request) -> None:
+        """Free the request's cache here and ship it to the decode pool over the KV link."""
+        full_bytes = (
+            r.target * rep.dep.kv_bytes_per_token_per_gpu * (1 if rep.dep.model.is_mla else rep.dep.tp)
+        )
+        t = self.kv_link.transfer_s(full_bytes / rep.dep.tp)  # every GPU sends its share at once
+        rep.load -= 1
+        rep.running.remove(r)
+        rep.kv.release(self.now, r.kv)
+        r.state = WAITING
+        self.handoffs += 1
+        self.handoff_s += t
+        self._push(self.now + t, _HANDOFF, r)
 
     def _finish(self, rep: Replica, r: Request) -> None:
         r.state = DONE
