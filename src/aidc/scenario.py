@@ -319,7 +319,13 @@ class ServingJob(_Job):
     trace_start_s: float = Field(0.0, ge=0.0, description="offset into the trace")
     rate_per_s: float | None = Field(None, gt=0.0, le=1e6, description="rescale the trace to this rate")
     shared_prefix: SharedPrefixConfig | None = None
-    router: Literal["round-robin", "least-loaded"] = "least-loaded"
+    router: Literal["round-robin", "least-loaded", "tiered"] = "least-loaded"
+    small_model: str | None = Field(None, description="tiered router: the smaller model's preset")
+    small_replicas: int = Field(1, ge=1, le=100_000, description="tiered router: replicas of the small model")
+    small_gpus_per_replica: int = Field(1, ge=1, le=1024)
+    tier_threshold_tokens: int = Field(
+        1024, ge=1, le=1_048_576, description="tiered router: prompts up to this go to the small model"
+    )
     prefill_replicas: int | None = Field(
         None, ge=1, description="disaggregate: this many replicas prefill, the others decode"
     )
@@ -338,7 +344,7 @@ class ServingJob(_Job):
     slo_tpot_s: float | None = Field(None, gt=0.0, le=60.0)
     slo_e2e_s: float | None = Field(None, gt=0.0, le=86400.0)
 
-    @field_validator("model", "link", "swap_tier", "kv_transfer_link")
+    @field_validator("model", "small_model", "link", "swap_tier", "kv_transfer_link")
     @classmethod
     def _known_name(cls, v: str | None, info) -> str | None:
         from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
@@ -346,6 +352,7 @@ class ServingJob(_Job):
 
         catalog, what = {
             "model": (PRESETS, "model"),
+            "small_model": (PRESETS, "model"),
             "link": (LINKS, "link"),
             "kv_transfer_link": (LINKS, "link"),
             "swap_tier": (MEMORY_TIERS, "swap tier"),
@@ -432,21 +439,27 @@ class HallConfig(_Model):
 def _check_serving(job: ServingJob, spec, gpus: int) -> None:
     """Before anything runs: the replicas tile the job's GPUs, the model fits them, the trace loads."""
     from aidc.hardware.interconnect import LINKS
-    from aidc.workload.jobs import serving_deployment
+    from aidc.workload.jobs import serving_pools
     from aidc.workload.traces import load_trace
 
-    if gpus % job.gpus_per_replica:
+    if (job.router == "tiered") != (job.small_model is not None):
+        raise ValueError(f"job {job.name!r}: the tiered router and small_model go together")
+    if job.router == "tiered" and job.prefill_replicas is not None:
+        raise ValueError(f"job {job.name!r}: the tiered router does not combine with prefill_replicas")
+    small_gpus = job.small_replicas * job.small_gpus_per_replica if job.small_model else 0
+    if gpus - small_gpus < job.gpus_per_replica or (gpus - small_gpus) % job.gpus_per_replica:
         raise ValueError(
-            f"job {job.name!r}: its {gpus} GPUs do not split into replicas of gpus_per_replica = "
-            f"{job.gpus_per_replica}"
+            f"job {job.name!r}: its {gpus} GPUs (less {small_gpus} for the small model) do not split into "
+            f"replicas of gpus_per_replica = {job.gpus_per_replica}"
         )
-    replicas = gpus // job.gpus_per_replica
+    replicas = (gpus - small_gpus) // job.gpus_per_replica
     if job.prefill_replicas is not None and job.prefill_replicas >= replicas:
         raise ValueError(
             f"job {job.name!r}: prefill_replicas = {job.prefill_replicas} leaves none of its {replicas} "
             "replicas to decode"
         )
-    serving_deployment(job, spec, LINKS).check_fits()
+    for dep, _, _ in serving_pools(job, spec, LINKS, gpus):
+        dep.check_fits()
     load_trace(job.trace)
 
 

@@ -56,6 +56,29 @@ def test_a_disaggregated_serving_job_runs_in_the_twin():
     assert sv["requests_finished"] > 500 and sv["output_tokens_per_s"] > 1000
 
 
+def test_a_tiered_job_sends_short_prompts_to_the_small_model():
+    job = dict(
+        model="llama-3.1-70b",
+        gpus_per_replica=4,
+        router="tiered",
+        small_model="llama-3.1-8b",
+        small_replicas=4,
+        tier_threshold_tokens=512,
+        rate_per_s=10.0,
+    )
+    sc = validate_scenario(serving_scenario(**job))
+    from aidc.sim.engine import Simulation
+
+    sim = Simulation(sc)
+    run = sim.halls[0].workload.serving[0]
+    assert [r.pool for r in run.sim.replicas] == ["small"] * 4 + ["large"]
+    assert list(run.tps) == [1, 1, 1, 1, 4]
+    for _ in sim.run():
+        pass
+    served = [r for r in run.sim.requests if r.replica >= 0]
+    assert served and all((r.replica < 4) == (r.prompt <= 512) for r in served)
+
+
 def test_serving_telemetry_and_report(tmp_path):
     run = run_scenario(validate_scenario(serving_scenario()), tmp_path / "run")
     table = run.table("serving").to_pydict()
@@ -80,6 +103,11 @@ def test_serving_telemetry_and_report(tmp_path):
         (dict(trace="no-such-trace.csv"), "neither a bundled trace"),
         (dict(swap_tier="tape"), "unknown swap tier 'tape'"),
         (dict(prefill_replicas=8), "prefill_replicas = 8 leaves none of its 8 replicas to decode"),
+        (dict(router="tiered"), "the tiered router and small_model go together"),
+        (
+            dict(router="tiered", small_model="llama-3.1-8b", small_replicas=3, gpus_per_replica=4),
+            r"8 GPUs \(less 3 for the small model\) do not split into replicas of gpus_per_replica = 4",
+        ),
         (dict(prefill_replicas=2, kv_transfer_link="carrier-pigeon"), "unknown link 'carrier-pigeon'"),
     ],
 )

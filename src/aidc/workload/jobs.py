@@ -45,14 +45,18 @@ class ServingRun:
     job: ServingJob
     first_gpu: int
     sim: ServingSim
-    tp: int
     activity_s: NDArray[np.float64]  # per replica, at the last advance
     flop: NDArray[np.float64]
     output_tokens: float = 0.0  # at the last advance
 
     @property
+    def tps(self) -> NDArray[np.int64]:
+        """GPUs of each replica, in the order they occupy the job's GPUs."""
+        return np.array([r.dep.tp for r in self.sim.replicas])
+
+    @property
     def gpus(self) -> slice:
-        return slice(self.first_gpu, self.first_gpu + self.tp * len(self.sim.replicas))
+        return slice(self.first_gpu, self.first_gpu + int(self.tps.sum()))
 
     def result(self) -> ServingResult:
         return self.sim.result()
@@ -75,26 +79,43 @@ class ServingRun:
         }
 
 
-def serving_deployment(job: ServingJob, device: Device, links: Mapping) -> Deployment:
-    """One replica of a serving job on ``device``, its GPUs joined by ``links[job.link]``."""
-    return Deployment(
-        get_preset(job.model),
-        device,
-        tp=job.gpus_per_replica,
-        expert_parallel=job.expert_parallel,
-        precision=job.precision,
-        kv_bits=job.kv_bits,
-        link=links[job.link],
-        max_violation=job.max_violation,
-    )
+def serving_pools(
+    job: ServingJob, device: Device, links: Mapping, gpus: int
+) -> list[tuple[Deployment, int, str]]:
+    """The replica pools of a serving job on ``gpus`` GPUs of ``device``: one pool; or prefill and
+    decode pools (disaggregated); or, for the tiered router, the small model's pool first."""
+
+    def deployment(model: str, tp: int) -> Deployment:
+        return Deployment(
+            get_preset(model),
+            device,
+            tp=tp,
+            expert_parallel=job.expert_parallel and get_preset(model).is_moe,
+            precision=job.precision,
+            kv_bits=job.kv_bits,
+            link=links[job.link],
+            max_violation=job.max_violation,
+        )
+
+    pools: list[tuple[Deployment, int, str]] = []
+    if job.small_model is not None:
+        pools.append((deployment(job.small_model, job.small_gpus_per_replica), job.small_replicas, "small"))
+        gpus -= job.small_replicas * job.small_gpus_per_replica
+    dep = deployment(job.model, job.gpus_per_replica)
+    replicas = gpus // job.gpus_per_replica
+    if job.small_model is not None:
+        pools.append((dep, replicas, "large"))
+    elif job.prefill_replicas is not None:
+        pools += [(dep, job.prefill_replicas, "prefill"), (dep, replicas - job.prefill_replicas, "decode")]
+    else:
+        pools.append((dep, replicas, job.name))
+    return pools
 
 
-def build_serving(
-    job: ServingJob, device: Device, replicas: int, links: Mapping, tiers: Mapping
-) -> ServingSim:
-    """The :class:`ServingSim` of a scenario's serving job: ``replicas`` replicas of its model on
-    ``device`` (hardware objects are passed in, by name maps, from the layer that owns them)."""
-    dep = serving_deployment(job, device, links)
+def build_serving(job: ServingJob, device: Device, gpus: int, links: Mapping, tiers: Mapping) -> ServingSim:
+    """The :class:`ServingSim` of a scenario's serving job on ``gpus`` GPUs of ``device`` (hardware
+    objects are passed in, by name maps, from the layer that owns them)."""
+    pools = serving_pools(job, device, links, gpus)
     trace = load_trace(job.trace)
     if job.trace_start_s:
         trace = trace.window(job.trace_start_s, trace.duration_s + 1.0)
@@ -114,12 +135,16 @@ def build_serving(
         mtp_acceptance=job.mtp_acceptance,
     )
     slo = SLO(job.slo_ttft_s, job.slo_tpot_s, job.slo_e2e_s)
-    if job.prefill_replicas is None:
-        pools = [(dep, replicas, job.name)]
-    else:
-        pools = [(dep, job.prefill_replicas, "prefill"), (dep, replicas - job.prefill_replicas, "decode")]
     kv_link = links[job.kv_transfer_link] if job.prefill_replicas is not None else None
-    return ServingSim(pools, trace, scheduler=sched, router=job.router, slo=slo, kv_link=kv_link)
+    return ServingSim(
+        pools,
+        trace,
+        scheduler=sched,
+        router=job.router,
+        tier_threshold_tokens=job.tier_threshold_tokens,
+        slo=slo,
+        kv_link=kv_link,
+    )
 
 
 class HallWorkload:
@@ -162,9 +187,9 @@ class HallWorkload:
             self.end_s[sl] = job.end_s if job.end_s is not None else np.inf
             peak = device.peak_tflops(job.precision)
             if isinstance(job, ServingJob):
-                reps = count // job.gpus_per_replica  # the scenario checked that they tile the GPUs
-                sim = build_serving(job, device, reps, links or {}, tiers or {})
-                run = ServingRun(job, sl.start, sim, job.gpus_per_replica, np.zeros(reps), np.zeros(reps))
+                sim = build_serving(job, device, count, links or {}, tiers or {})
+                reps = len(sim.replicas)  # the scenario checked that they tile the job's GPUs
+                run = ServingRun(job, sl.start, sim, np.zeros(reps), np.zeros(reps))
                 self.serving.append(run)
                 self.is_serving[sl] = True
             elif isinstance(job, BurnJob):
@@ -229,7 +254,8 @@ class HallWorkload:
                 self._serving_activity[sl] = 0.0
                 self._serving_tflops[sl] = 0.0
                 continue
-            groups = clock_mhz[sl].reshape(-1, run.tp).min(axis=1)
+            tps = run.tps
+            groups = np.minimum.reduceat(clock_mhz[sl], np.concatenate([[0], np.cumsum(tps)[:-1]]))
             for rep, f in zip(run.sim.replicas, groups, strict=True):
                 rep.clock_mhz = max(float(f), 1.0)
             run.sim.run_until(end - start)
@@ -239,5 +265,5 @@ class HallWorkload:
             act = (busy - run.activity_s) / span
             tflops = (flop - run.flop) / span / 1e12
             run.activity_s, run.flop = busy, flop
-            self._serving_activity[sl] = np.repeat(np.clip(act, 0.0, 1.0), run.tp)
-            self._serving_tflops[sl] = np.repeat(tflops, run.tp)
+            self._serving_activity[sl] = np.repeat(np.clip(act, 0.0, 1.0), tps)
+            self._serving_tflops[sl] = np.repeat(tflops, tps)
