@@ -31,8 +31,6 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-EVENTS = ("reserve", "defer", "alloc", "reclaim", "swap_out", "swap_in", "kill", "prefix_hit", "free")
-
 
 @dataclass
 class KVRequest:

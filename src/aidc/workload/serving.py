@@ -210,11 +210,6 @@ class Replica:
         self.max_queue = 0
         self.load = 0  # requests routed here and not finished
 
-    @property
-    def outstanding(self) -> int:
-        """Requests routed here and not finished (waiting, running or swapped)."""
-        return self.load
-
 
 def _by_load(rep: Replica) -> tuple[int, int]:
     return rep.load, rep.index
