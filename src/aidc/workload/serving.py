@@ -386,17 +386,14 @@ class ServingSim:
 
     def _hand_over(self, req: Request) -> None:
         """A prefilled request reaches the least-loaded decode replica."""
-        rep = min((r for r in self.replicas if r.pool == "decode"), key=_by_load)
-        rep.load += 1
-        req.replica = rep.index
-        self._enqueue(rep, req)
-        if rep.busy:
-            self._cut_span(rep, self.now)
-        else:
-            self._start_step(rep)
+        self._assign(min((r for r in self.replicas if r.pool == "decode"), key=_by_load), req)
 
     def _arrive(self, req: Request) -> None:
-        rep = self._route(req)
+        self._assign(self._route(req), req)
+
+    def _assign(self, rep: Replica, req: Request) -> None:
+        """Queue ``req`` at ``rep``: an idle replica starts a step, a busy one ends its fused span
+        with the step in progress so the request joins at the next step boundary."""
         rep.load += 1
         req.replica = rep.index
         self._enqueue(rep, req)
