@@ -130,7 +130,7 @@ def test_fused_decode_spans_match_step_by_step_simulation():
     fused = ServingSim(dep, tr)
     res = fused.run()
     stepped = ServingSim(dep, tr)
-    stepped._span_length = lambda rep, decode: 1  # the unfused reference
+    stepped._span_length = lambda rep, decode: (1, [])  # the unfused reference
     ref = stepped.run()
     assert res.replicas[0]["steps"] == ref.replicas[0]["steps"]
     np.testing.assert_allclose(res.ttft_s, ref.ttft_s, rtol=1e-3, atol=1e-4)

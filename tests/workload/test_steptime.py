@@ -101,3 +101,16 @@ def test_expert_imbalance_and_tensor_parallel_communication_cost_time():
 def test_bad_deployments_are_refused(kw, match):
     with pytest.raises(ValueError, match=match):
         Deployment(LLAMA8, H100, **kw)
+
+
+def test_the_decode_fast_path_equals_the_general_step():
+    for dep in (v3_on_h200(max_violation=0.3), Deployment(LLAMA8, H100)):
+        m = StepTimeModel(dep)
+        for seqs, context, q, clock in (
+            (1, 100, 1, None),
+            (64, 64 * 2000, 2, 1500.0),
+            (256, 256 * 900, 1, None),
+        ):
+            fast = m.decode(seqs, context, q, clock)
+            general = m.step(decode_seqs=seqs, decode_context=context, q=q, clock_mhz=clock)
+            assert fast == pytest.approx(general, rel=1e-12)

@@ -531,9 +531,9 @@ class ServingSim:
             return
         # memory for this step (allocate on first use)
         if not chunks:
-            k = self._span_length(rep, decode)
+            k, needs = self._span_length(rep, decode)
             if k > 1:
-                self._launch_span(rep, decode, k, transfer)
+                self._launch_span(rep, decode, k, needs, transfer)
                 return
         # (a request displaced by an earlier allocation has left PREFILL/DECODE: skip it)
         for r, c in chunks:
@@ -574,39 +574,40 @@ class ServingSim:
         rep.batch = (tuple(chunks), tuple(decode), cost.activity, cost.time_s, transfer, cost.flop)
         self._push(now + t, _STEP_END, (rep, rep.version))
 
-    def _span_length(self, rep: Replica, decode: list[Request]) -> int:
-        """Decode-only steps that can run back to back: until the first sequence finishes, within
-        the free blocks above the low watermark."""
+    def _span_length(self, rep: Replica, decode: list[Request]) -> tuple[int, list[int]]:
+        """Decode-only steps that can run back to back — until the first sequence finishes, within
+        the free blocks above the low watermark — and the blocks each sequence needs for them."""
         kept, q = self.kept, self.q
         k = max(1, math.ceil(min(r.output - r.generated for r in decode) / kept - 1e-9))
         if k <= 1:
-            return 1
+            return 1, []
         bt = rep.kv.block_tokens
         room = rep.kv.free - rep.kv.low_watermark_blocks
 
-        def need(steps: int) -> int:
+        def needs(steps: int) -> list[int]:
             x = (steps - 1) * kept + q
-            return sum(-(-int(r.ctx + x) // bt) - r.kv.blocks - len(r.kv.shared) for r in decode)
+            return [-(-int(r.ctx + x) // bt) - r.kv.blocks - len(r.kv.shared) for r in decode]
 
-        if need(k) <= room:
-            return k
-        if need(1) > room:  # one ordinary step handles the pressure (reclaim, swap, kill)
-            return 1
+        per_request = needs(k)
+        if sum(per_request) <= room:
+            return k, per_request
+        if sum(needs(1)) > room:  # one ordinary step handles the pressure (reclaim, swap, kill)
+            return 1, []
         lo, hi = 1, k
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if need(mid) <= room:
+            if sum(needs(mid)) <= room:
                 lo = mid
             else:
                 hi = mid
-        return lo
+        return lo, needs(lo)
 
-    def _launch_span(self, rep: Replica, decode: list[Request], k: int, transfer: float) -> None:
-        kv, now, bt = rep.kv, self.now, rep.kv.block_tokens
-        x = (k - 1) * self.kept + self.q
+    def _launch_span(
+        self, rep: Replica, decode: list[Request], k: int, needs: list[int], transfer: float
+    ) -> None:
+        kv, now = rep.kv, self.now
         allocated = 0
-        for r in decode:  # the blocks the span will fill, taken now (_span_length checked they exist)
-            need = -(-int(r.ctx + x) // bt) - r.kv.blocks - len(r.kv.shared)
+        for r, need in zip(decode, needs, strict=True):  # the span's blocks, taken now
             if need > 0:
                 r.kv.blocks += need
                 allocated += need

@@ -285,8 +285,40 @@ class StepTimeModel:
         return self.dense_weight_bytes + experts
 
     def decode(self, seqs: int, context: float, q: int = 1, clock_mhz: float | None = None) -> StepCost:
-        """A decode-only step (what fused spans evaluate): ``seqs`` sequences, ``context`` cached tokens."""
-        return self.step(decode_seqs=seqs, decode_context=context, q=q, clock_mhz=clock_mhz)
+        """A decode-only step (what fused spans evaluate): ``seqs`` sequences, ``context`` cached
+        tokens; the same arithmetic as :meth:`step` without the prefill terms."""
+        if seqs <= 0:
+            return StepCost(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        tokens = seqs * q
+        rate = self._rate(clock_mhz)
+        lin_c = tokens * (self.lin_flops_per_token + self.head_flops_per_sample) / rate
+        lin_m = self.weight_bytes_per_step(tokens) / self.byte_s
+        att_c = (q * context + seqs * q * (q + 1) / 2) * self.att_flops_per_pair_decode / rate
+        att_m = (context + tokens) * self.kv_bytes / self.byte_s
+        return self._cost(lin_c, lin_m, att_c, att_m, self._comm(tokens), rate)
+
+    def _rate(self, clock_mhz: float | None) -> float:
+        f_max = self.dep.gpu.clock_max_mhz
+        return self.flop_s_at_max * (min(clock_mhz, f_max) / f_max if clock_mhz else 1.0)
+
+    def _comm(self, tokens: int) -> float:
+        dep = self.dep
+        if dep.tp <= 1:
+            return 0.0
+        comm = dep.link.all_reduce_s(tokens * self.allreduce_bytes_per_token, dep.tp)
+        comm += dep.link.all_to_all_s(tokens * self.a2a_bytes_per_token, dep.tp)
+        # the fixed cost of every collective beyond the two charged above
+        return comm + max(0, self.collectives_per_step - 2) * dep.link.latency_s
+
+    def _cost(
+        self, lin_c: float, lin_m: float, att_c: float, att_m: float, comm: float, rate: float
+    ) -> StepCost:
+        overhead = self.dep.step_overhead_s
+        compute = lin_c + att_c
+        memory = lin_m + att_m
+        t = (lin_c if lin_c > lin_m else lin_m) + (att_c if att_c > att_m else att_m) + comm + overhead
+        activity = min(1.0, (ACTIVITY_TENSOR * compute + ACTIVITY_HBM * memory + ACTIVITY_WAIT * comm) / t)
+        return StepCost(t, compute, memory, comm, overhead, activity, compute * rate)
 
     def step(
         self,
@@ -300,32 +332,18 @@ class StepTimeModel:
         q: int = 1,
         clock_mhz: float | None = None,
     ) -> StepCost:
-        dep = self.dep
         tokens = prefill_tokens + decode_seqs * q
         if tokens <= 0:
             return StepCost(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        f_max = dep.gpu.clock_max_mhz
-        rate = self.flop_s_at_max * (min(clock_mhz, f_max) / f_max if clock_mhz else 1.0)
+        rate = self._rate(clock_mhz)
         sampled = prefill_done + decode_seqs * q
         lin_c = (tokens * self.lin_flops_per_token + sampled * self.head_flops_per_sample) / rate
         lin_m = self.weight_bytes_per_step(tokens) / self.byte_s
-        decode_pairs = (
-            decode_seqs * (q * decode_context / max(decode_seqs, 1) + q * (q + 1) / 2) if decode_seqs else 0.0
-        )
+        decode_pairs = q * decode_context + decode_seqs * q * (q + 1) / 2
         att_c = (
             prefill_pairs * self.att_flops_per_pair_prefill
             + prefill_context * self.expansion_flops_per_latent
             + decode_pairs * self.att_flops_per_pair_decode
         ) / rate
         att_m = (prefill_context + decode_context + decode_seqs * q) * self.kv_bytes / self.byte_s
-        comm = 0.0
-        if dep.tp > 1:
-            comm = dep.link.all_reduce_s(tokens * self.allreduce_bytes_per_token, dep.tp)
-            comm += dep.link.all_to_all_s(tokens * self.a2a_bytes_per_token, dep.tp)
-            # the fixed cost of every collective beyond the two charged above
-            comm += max(0, self.collectives_per_step - 2) * dep.link.latency_s
-        compute = lin_c + att_c
-        memory = lin_m + att_m
-        t = max(lin_c, lin_m) + max(att_c, att_m) + comm + dep.step_overhead_s
-        activity = min(1.0, (ACTIVITY_TENSOR * compute + ACTIVITY_HBM * memory + ACTIVITY_WAIT * comm) / t)
-        return StepCost(t, compute, memory, comm, dep.step_overhead_s, activity, compute * rate)
+        return self._cost(lin_c, lin_m, att_c, att_m, self._comm(tokens), rate)
