@@ -45,18 +45,14 @@ class ServingRun:
     job: ServingJob
     first_gpu: int
     sim: ServingSim
-    activity_s: NDArray[np.float64]  # per replica, at the last advance
-    flop: NDArray[np.float64]
-    output_tokens: float = 0.0  # at the last advance
 
-    @property
-    def tps(self) -> NDArray[np.int64]:
-        """GPUs of each replica, in the order they occupy the job's GPUs."""
-        return np.array([r.dep.tp for r in self.sim.replicas])
-
-    @property
-    def gpus(self) -> slice:
-        return slice(self.first_gpu, self.first_gpu + int(self.tps.sum()))
+    def __post_init__(self) -> None:
+        n = len(self.sim.replicas)
+        self.tps = np.array([r.dep.tp for r in self.sim.replicas])  # GPUs of each replica, in order
+        self.group_starts = np.concatenate([[0], np.cumsum(self.tps)[:-1]])
+        self.gpus = slice(self.first_gpu, self.first_gpu + int(self.tps.sum()))
+        self.activity_s = np.zeros(n)  # per replica, at the last advance
+        self.flop = np.zeros(n)
 
     def result(self) -> ServingResult:
         return self.sim.result()
@@ -73,7 +69,7 @@ class ServingRun:
             "kv_used_frac": float(np.mean(kv_used)),
             "prefix_cached_blocks": sum(r.kv.cached_blocks for r in reps),
             "output_tokens": float(sum(r.output_tokens for r in reps)),
-            "finished": sum(1 for q in self.sim.requests if q.state == 4),
+            "finished": self.sim.finished,
             "swap_outs": sum(r.kv.counts["swap_out"] for r in reps),
             "kills": sum(r.kv.counts["kill"] for r in reps),
         }
@@ -187,10 +183,9 @@ class HallWorkload:
             self.end_s[sl] = job.end_s if job.end_s is not None else np.inf
             peak = device.peak_tflops(job.precision)
             if isinstance(job, ServingJob):
+                # the scenario checked that the replicas tile the job's GPUs
                 sim = build_serving(job, device, count, links or {}, tiers or {})
-                reps = len(sim.replicas)  # the scenario checked that they tile the job's GPUs
-                run = ServingRun(job, sl.start, sim, np.zeros(reps), np.zeros(reps))
-                self.serving.append(run)
+                self.serving.append(ServingRun(job, sl.start, sim))
                 self.is_serving[sl] = True
             elif isinstance(job, BurnJob):
                 self.a_c[sl] = job.activity_frac
@@ -255,7 +250,7 @@ class HallWorkload:
                 self._serving_tflops[sl] = 0.0
                 continue
             tps = run.tps
-            groups = np.minimum.reduceat(clock_mhz[sl], np.concatenate([[0], np.cumsum(tps)[:-1]]))
+            groups = np.minimum.reduceat(clock_mhz[sl], run.group_starts)
             for rep, f in zip(run.sim.replicas, groups, strict=True):
                 rep.clock_mhz = max(float(f), 1.0)
             run.sim.run_until(end - start)

@@ -54,12 +54,14 @@ class KVMemory:
     low_watermark_blocks: int = 0
     high_watermark_blocks: int = 0
     oom_score_adj: dict[int, int] = field(default_factory=dict)  # by priority class, −1000…1000
-    free: int = 0
-    swap_free: int = 0
-    committed: int = 0
-    counts: Counter = field(default_factory=Counter)
-    log: list[tuple[float, str, int, int]] = field(default_factory=list)  # (t, event, rid, blocks)
     keep_log: bool = True
+    free: int = field(init=False)  # HBM blocks
+    swap_free: int = field(init=False)
+    committed: int = field(init=False)  # commit charge of the admitted requests [blocks]
+    counts: Counter = field(init=False, default_factory=Counter)
+    log: list[tuple[float, str, int, int]] = field(
+        init=False, default_factory=list
+    )  # (t, event, rid, blocks)
 
     def __post_init__(self) -> None:
         if self.hbm_blocks < 1:
@@ -76,6 +78,7 @@ class KVMemory:
                 raise ValueError(f"oom_score_adj of class {cls} must be in [-1000, 1000], got {adj}")
         self.free = self.hbm_blocks
         self.swap_free = self.swap_blocks
+        self.committed = 0
         self._cache: OrderedDict[tuple[int, int], int] = OrderedDict()  # key -> references
         self._lru: OrderedDict[tuple[int, int], None] = OrderedDict()  # unreferenced keys, oldest first
         self._seq = 0

@@ -1,8 +1,9 @@
 """A deterministic discrete-event simulator of LLM serving: continuous batching on GPU replicas.
 
 Events sit in a heap keyed ``(time, priority, seq)``; ``seq`` breaks ties in insertion order, so
-a run is a pure function of its inputs. Two kinds: a request *arrives* (the router picks a
-replica) and a replica's *step ends*.
+a run is a pure function of its inputs. Three kinds: a replica's *step ends*, a request *arrives*
+(the router picks a replica), and, when prefill and decode are disaggregated, a prefilled request
+is *handed over* to a decode replica.
 
 Each replica runs a vLLM-style scheduler (Kwon et al., SOSP 2023; chunked prefill as in
 Sarathi-Serve, Agrawal et al., OSDI 2024): every step first swaps requests back in, then gives
@@ -39,7 +40,8 @@ from aidc.workload.kvmemory import KVMemory, KVRequest
 from aidc.workload.steptime import Deployment, StepTimeModel
 from aidc.workload.traces import Trace
 
-WAITING, PREFILL, DECODE, SWAPPED, DONE = range(5)
+WAITING, PREFILL, DECODE, SWAPPED, DONE = range(5)  # request states
+_STEP_END, _ARRIVAL, _HANDOFF = 0, 1, 2  # event kinds; a step ending as a request arrives ends first
 
 
 class SwapTier(Protocol):
@@ -49,9 +51,6 @@ class SwapTier(Protocol):
     capacity_gb: float
 
     def transfer_s(self, nbytes: float) -> float: ...
-
-
-_STEP_END, _ARRIVAL, _HANDOFF = 0, 1, 2  # a step that ends when a request arrives is finished first
 
 
 class KVLink(Protocol):
@@ -173,13 +172,12 @@ class Replica:
 
     def __init__(self, index: int, dep: Deployment, cfg: SchedulerConfig, pool: str):
         dep.check_fits()
-        self.index, self.dep, self.cfg, self.pool = index, dep, cfg, pool
+        self.index, self.dep, self.pool = index, dep, pool
         self.model = StepTimeModel(dep)
-        tier = cfg.swap_tier
-        self.tier = tier
+        self.tier = cfg.swap_tier
         swap_blocks = 0
-        if tier is not None:
-            gb = tier.capacity_gb if cfg.swap_gb is None else cfg.swap_gb
+        if self.tier is not None:
+            gb = self.tier.capacity_gb if cfg.swap_gb is None else cfg.swap_gb
             swap_blocks = int(gb * 1e9 // dep.block_bytes_per_gpu)
         blocks = dep.kv_blocks
         self.kv = KVMemory(
@@ -233,18 +231,11 @@ class ServingResult:
     goodput_rps: float | None
     replicas: list[dict] = field(default_factory=list)
 
-    def percentiles(self, values: np.ndarray, qs=(50, 90, 99)) -> dict[str, float]:
+    @staticmethod
+    def percentiles(values: np.ndarray, qs=(50, 90, 99)) -> dict[str, float]:
         if values.size == 0:
             return {f"p{q}": math.nan for q in qs}
         return {f"p{q}": float(np.percentile(values, q)) for q in qs}
-
-    @property
-    def throughput_output_tok_s(self) -> float:
-        return self.output_tokens / self.duration_s if self.duration_s > 0 else math.nan
-
-    @property
-    def throughput_input_tok_s(self) -> float:
-        return self.input_tokens / self.duration_s if self.duration_s > 0 else math.nan
 
 
 class ServingSim:
@@ -331,6 +322,7 @@ class ServingSim:
         self._next_arrival = 0
         self.prefix_hit_tokens = 0
         self.prefix_lookup_tokens = 0
+        self.finished = 0
         self._push_next_arrival()
 
     # -- event queue -----------------------------------------------------------------------------
@@ -491,37 +483,28 @@ class ServingSim:
         # 4. admit waiting requests
         while rep.waiting and budget > 0 and len(rep.running) < cfg.max_num_seqs:
             req = rep.waiting[0]
-            if req.prefilled >= req.target:  # handed over by a prefill replica: decode at once
-                if (
-                    kv.blocks_for(req.ctx + self.q)
-                    > kv.free + kv.reclaimable_blocks - kv.low_watermark_blocks
-                ):
-                    kv.counts["defer"] += 1
-                    break
-                if req.kv.reserved == 0 and not kv.reserve(now, req.kv, req.prompt + cfg.max_tokens):
-                    break
-                rep.waiting.popleft()
-                req.state = DECODE
-                rep.running.append(req)
-                decode.append(req)
-                budget -= self.q
-                continue
-            # a new request is admitted only if its first chunk fits without swapping or killing
-            # others (vLLM's can_allocate); pressure comes from the growth of admitted requests
-            first = kv.blocks_for(min(req.target, budget))
+            handed_over = req.prefilled >= req.target  # prefilled elsewhere: it decodes at once
+            # a request is admitted only if its first step fits without swapping or killing others
+            # (vLLM's can_allocate); pressure comes from the growth of admitted requests
+            first = kv.blocks_for(req.ctx + self.q if handed_over else min(req.target, budget))
             if first > kv.free + kv.reclaimable_blocks - kv.low_watermark_blocks:
                 kv.counts["defer"] += 1
                 break
             if req.kv.reserved == 0 and not kv.reserve(now, req.kv, req.prompt + cfg.max_tokens):
                 break
             rep.waiting.popleft()
+            rep.running.append(req)
+            if handed_over:
+                req.state = DECODE
+                decode.append(req)
+                budget -= self.q
+                continue
             if cfg.prefix_caching and req.group >= 0 and req.prefilled == 0:
                 hit = kv.lookup_prefix(now, req.kv, req.group, min(req.prefix, req.target - 1))
                 req.prefilled = hit
                 self.prefix_hit_tokens += hit
                 self.prefix_lookup_tokens += req.prefix
             req.state = PREFILL
-            rep.running.append(req)
             c = min(req.target - req.prefilled, budget)
             chunks.append((req, c))
             budget -= c
@@ -542,7 +525,7 @@ class ServingSim:
             need = kv.blocks_for(r.prefilled + c) - r.kv.blocks - len(r.kv.shared)
             transfer += self._displace(rep, kv.allocate(now, r.kv, need, self._victims(rep)))
         bt, q = kv.block_tokens, self.q
-        for r in decode:
+        for r in decode:  # kv.blocks_for inlined: this loop runs for every sequence of every step
             need = -(-int(r.ctx + q) // bt) - r.kv.blocks - len(r.kv.shared)
             if need > 0 and r.state == DECODE:
                 transfer += self._displace(rep, kv.allocate(now, r.kv, need, self._victims(rep)))
@@ -695,6 +678,7 @@ class ServingSim:
     def _finish(self, rep: Replica, r: Request) -> None:
         r.state = DONE
         r.t_done = self.now
+        self.finished += 1
         rep.load -= 1
         rep.running.remove(r)
         rep.kv.release(self.now, r.kv)
