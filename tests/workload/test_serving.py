@@ -179,3 +179,11 @@ def test_disaggregated_prefill_hands_the_cache_to_the_decode_pool():
         ServingSim(pools, tr)
     with pytest.raises(ValueError, match="both a 'prefill' and a 'decode' pool"):
         ServingSim([(dep, 1, "prefill")], tr, kv_link=LINKS["ib-ndr"])
+
+
+def test_a_higher_priority_request_overtakes_the_queue_of_a_lower_class():
+    # one replica admitting one sequence at a time: the queue order decides who runs next
+    tr = make_trace("classes", [0.0, 0.001, 0.002, 0.003], [100] * 4, [50] * 4, priority=[1, 1, 1, 0])
+    res = ServingSim(Deployment(LLAMA8, H100), tr, scheduler=SchedulerConfig(max_num_seqs=1)).run()
+    done = np.argsort(res.e2e_s + tr.arrival_s)  # completion order (all requests finish)
+    assert list(done) == [0, 3, 1, 2]

@@ -398,8 +398,8 @@ class ServingSim:
         req.state = WAITING
         if front:
             rep.waiting.appendleft(req)
-        elif req.kv.priority and rep.waiting and rep.waiting[-1].kv.priority > req.kv.priority:
-            # keep the queue ordered by class, then arrival
+        elif rep.waiting and rep.waiting[-1].kv.priority > req.kv.priority:
+            # keep the queue ordered by class (0 first), then arrival
             items = list(rep.waiting)
             i = next(i for i, w in enumerate(items) if w.kv.priority > req.kv.priority)
             items.insert(i, req)
