@@ -70,4 +70,6 @@ def test_llama_8b_energy_per_token_on_h100_matches_ml_energy(tmp_path, batch):
     # the GPU stayed busy through the measured window (the queue never ran dry)
     assert serving["requests_finished"] < {8: 1000, 256: 9000}[batch]
     assert serving["j_per_output_token_gpu"] == pytest.approx(j_per_token, rel=0.25)
+    # ±10 % on board power: the published figures are "about" values, and the batch-8 one is the
+    # calibration point of the HBM activity, so a model off by more than that has drifted
     assert hall["gpu_power_mean_w"] == pytest.approx(watts, rel=0.10)
