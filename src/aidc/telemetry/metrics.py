@@ -26,6 +26,7 @@ import numpy as np
 
 from aidc.sim.engine import HallSim, StepRecord
 from aidc.units import J_PER_KWH
+from aidc.workload.jobs import ServingRun
 
 _T_LO, _T_HI, _T_BIN = -30.0, 130.0, 0.05
 _EDGES = int((_T_HI - _T_LO) / _T_BIN)
@@ -84,7 +85,7 @@ class _HallAccumulator:
 class _ServingAccumulator:
     """Energy and tokens of one serving job over the measured (post-warm-up) window."""
 
-    run: object  # aidc.workload.jobs.ServingRun
+    run: ServingRun
     hall: str
     gpu_j: float = 0.0
     it_j: float = 0.0
