@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 import aidc.control
-from aidc.sim.twin import HallTwin, control_scenario
+from aidc.control.twin import HallTwin, control_scenario
 
 STEPS = 200
 

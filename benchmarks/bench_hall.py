@@ -13,7 +13,7 @@ import platform
 import time
 
 from aidc.scenario import validate_scenario
-from aidc.sim.engine import Simulation
+from aidc.sim.build import build_simulation
 from aidc.telemetry.metrics import RunMetrics
 
 
@@ -40,8 +40,8 @@ def hall(racks: int, steps: int) -> dict:
 
 def gpu_steps_per_second(racks: int, steps: int) -> tuple[int, float]:
     sc = validate_scenario(hall(racks, steps))
-    sim = Simulation(sc)
-    metrics = RunMetrics(sim.halls, sc.dt_s, 0.0)
+    sim = build_simulation(sc)
+    metrics = RunMetrics(sim.config(), 0.0)
     gpus = sim.halls[0].n
     t0 = time.perf_counter()
     for rec in sim.run():

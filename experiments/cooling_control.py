@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from aidc.control_api import (
+from aidc.control.api import (
     COOLING_IQL,
     collect_dataset,
     evaluate_controllers,

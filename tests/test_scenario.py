@@ -4,7 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aidc.api import simulate
 from aidc.scenario import ScenarioError, load_scenario, validate_scenario
+from aidc.sim.build import build_simulation
 from conftest import EXAMPLES, example_dict
 
 
@@ -41,9 +43,10 @@ def _mutate(d: dict, path: str, value) -> dict:
     ],
 )
 def test_bad_input_names_field_value_and_range(path, value, expect):
+    """Caught by the schema, or (the weather file) when the scenario is built: both before it runs."""
     d = _mutate(example_dict("cooling_matters_liquid.toml"), path, value)
     with pytest.raises(ScenarioError) as e:
-        validate_scenario(d)
+        build_simulation(validate_scenario(d))
     assert any(expect in p for p in e.value.problems), e.value.problems
 
 
@@ -109,8 +112,6 @@ _VALUES = st.one_of(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(_LEAVES, _VALUES), min_size=1, max_size=3))
 def test_mutated_scenarios_fail_cleanly_or_run(mutations):
-    from aidc.api import simulate
-
     d = example_dict("cooling_matters_liquid.toml")
     for path, value in mutations:
         try:
@@ -119,9 +120,10 @@ def test_mutated_scenarios_fail_cleanly_or_run(mutations):
             continue
     try:
         sc = validate_scenario(d)
+        if sc.steps * sum(h.gpu_count for h in sc.halls) > 200_000:
+            return
+        summary = simulate(sc)  # builds first: a ScenarioError there is a clean failure too
     except ScenarioError as e:
         assert e.problems and all(isinstance(p, str) and p for p in e.problems)
         return
-    if sc.steps * sum(h.gpu_count for h in sc.halls) <= 200_000:
-        summary = simulate(sc)
-        assert summary["pue"] is None or summary["pue"] >= 1.0
+    assert summary["pue"] is None or summary["pue"] >= 1.0

@@ -50,8 +50,14 @@ def _load(path: Path):
 
 @app.command()
 def validate(scenario: Annotated[Path, typer.Argument(help="scenario TOML file")]) -> None:
-    """Check a scenario file without running it."""
+    """Check a scenario file without running it (its components are built: traces, weather, fits)."""
+    from aidc.sim.build import build_simulation
+
     sc = _load(scenario)
+    try:
+        build_simulation(sc)
+    except ScenarioError as e:
+        raise _bad_input(e.problems, str(scenario)) from None
     gpus = sum(h.gpu_count for h in sc.halls)
     console.print(
         f"[green]valid[/]: {scenario} — {len(sc.halls)} hall(s), {gpus:,} GPUs, "
@@ -105,6 +111,8 @@ def run(
             result = run_scenario(sc, out, overwrite=overwrite, progress=tick, source=str(scenario))
     except RunExistsError as e:
         raise _bad_input([str(e)], "--out") from None
+    except ScenarioError as e:  # a component could not be built: nothing was written
+        raise _bad_input(e.problems, str(scenario)) from None
     except KeyboardInterrupt:
         err_console.print(f"[yellow]interrupted[/]: {out} is marked incomplete")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
@@ -226,7 +234,7 @@ def control_collect(
     seed: Annotated[int, typer.Option(help="seed of the behaviour noise")] = 0,
 ) -> None:
     """Log shielded, noisy baseline controllers on the twin (Greensboro, odd months) as a dataset."""
-    from aidc.control_api import collect_dataset
+    from aidc.control.api import collect_dataset
 
     try:
         with console.status("collecting behaviour logs…"):
@@ -246,7 +254,7 @@ def control_train(
     """Train an IQL policy from a dataset only."""
     import dataclasses
 
-    from aidc.control_api import COOLING_IQL, train_policy
+    from aidc.control.api import COOLING_IQL, train_policy
 
     if steps < 1:
         raise _bad_input([f"--steps must be >= 1, got {steps}"], "--steps")
@@ -271,7 +279,7 @@ def control_eval(
     out: Annotated[Path | None, typer.Option(help="directory for results.json and evaluation.html")] = None,
 ) -> None:
     """Compare controllers on held-out weather (Greensboro even months, Miami)."""
-    from aidc.control_api import evaluate_controllers
+    from aidc.control.api import evaluate_controllers
 
     kind = env
     if out is not None and out.exists() and not out.is_dir():
@@ -308,7 +316,7 @@ def control_eval(
         )
     console.print(table)
     if out is not None:
-        from aidc.control_api import write_evaluation
+        from aidc.control.api import write_evaluation
 
         path_json, path_html = write_evaluation(results, out, kind=kind)
         console.print(f"results written to [bold]{path_json}[/] and [bold]{path_html}[/]")

@@ -3,8 +3,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aidc.cli import ExitCode, app
-from aidc.control.offline import IQLConfig
-from aidc.control_api import (
+from aidc.control.api import (
     Behaviour,
     collect_dataset,
     episodes,
@@ -12,7 +11,8 @@ from aidc.control_api import (
     train_policy,
     write_evaluation,
 )
-from aidc.telemetry.datasets import read_dataset
+from aidc.control.datasets import read_dataset
+from aidc.control.offline import IQLConfig
 
 
 def test_collect_train_evaluate_round_trip(tmp_path):

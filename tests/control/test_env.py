@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 
 import aidc.control
 from aidc.control.spaces import AIR_ACTIONS, LIQUID_ACTIONS, to_normalized
-from aidc.sim.twin import control_scenario
+from aidc.control.twin import control_scenario
 
 SMALL = {"racks": 4}  # 128 GPUs: the same physics, faster tests
 
@@ -116,7 +116,7 @@ def test_adversarial_policies_cannot_cause_violations_the_baseline_avoids(env_id
 def test_preview_leaves_the_twin_unchanged_and_its_first_step_is_reused_exactly():
     """A preview runs on a copy; advancing with the previewed setpoints adopts the copy's first
     step, which must equal computing it afresh, and other setpoints must not adopt it."""
-    from aidc.sim.twin import HallTwin
+    from aidc.control.twin import HallTwin
 
     def fresh(setpoints):
         twin = HallTwin(control_scenario("liquid", racks=2))

@@ -4,7 +4,7 @@ import pytest
 
 from aidc.api import simulate
 from aidc.scenario import validate_scenario
-from aidc.sim.engine import Simulation
+from aidc.sim.build import build_simulation
 
 
 def test_same_seed_same_result(small_scenario):
@@ -21,12 +21,13 @@ def test_seed_changes_the_gpu_spread(small_scenario):
 
 
 def test_energy_balance_every_step(small_scenario):
-    sim = Simulation(validate_scenario(small_scenario))
+    sim = build_simulation(validate_scenario(small_scenario))
     for rec in sim.run():
         c = rec.chain
         parts = c.it_w + c.transformer_loss_w + c.ups_loss_w + c.pdu_loss_w + c.cooling_w + c.other_w
         assert c.facility_w == pytest.approx(parts)
-        (_, hs, po) = rec.halls[0]
+        (h,) = rec.halls
+        hs, po = h.step, h.plant
         assert c.cooling_w == pytest.approx(po.total_w)
         assert hs.heat_to_air_w + hs.heat_to_liquid_w == pytest.approx(hs.it_w)
         assert c.facility_w / c.it_w > 1.0
@@ -56,6 +57,6 @@ def test_free_cooling_in_a_cold_climate(small_scenario):
     d = dict(small_scenario)
     d["weather"] = {"climate": "sand-point-ak", "start": "01-15 00:00"}
     d["halls"] = [dict(d["halls"][0], cooling={"type": "air"}, thermal={})]
-    sim = Simulation(validate_scenario(d))
+    sim = build_simulation(validate_scenario(d))
     recs = list(sim.run())
-    assert all(po.free_cooling_frac == 1.0 and po.chiller_w == 0.0 for r in recs for (_, _, po) in r.halls)
+    assert all(h.plant.free_cooling_frac == 1.0 and h.plant.chiller_w == 0.0 for r in recs for h in r.halls)

@@ -13,6 +13,7 @@ from aidc.api import run_scenario, simulate
 from aidc.cli import ExitCode, app
 from aidc.report.html import write_report
 from aidc.scenario import ScenarioError, validate_scenario
+from aidc.sim.build import build_simulation
 from conftest import EXAMPLES
 
 
@@ -66,10 +67,7 @@ def test_a_tiered_job_sends_short_prompts_to_the_small_model():
         tier_threshold_tokens=512,
         rate_per_s=10.0,
     )
-    sc = validate_scenario(serving_scenario(**job))
-    from aidc.sim.engine import Simulation
-
-    sim = Simulation(sc)
+    sim = build_simulation(validate_scenario(serving_scenario(**job)))
     run = sim.halls[0].workload.serving[0]
     assert [r.pool for r in run.sim.replicas] == ["small"] * 4 + ["large"]
     assert list(run.tps) == [1, 1, 1, 1, 4]
@@ -111,9 +109,9 @@ def test_serving_telemetry_and_report(tmp_path):
         (dict(prefill_replicas=2, kv_transfer_link="carrier-pigeon"), "unknown link 'carrier-pigeon'"),
     ],
 )
-def test_bad_serving_jobs_fail_validation(job, match):
+def test_bad_serving_jobs_fail_before_running(job, match):
     with pytest.raises(ScenarioError, match=match):
-        validate_scenario(serving_scenario(**job))
+        build_simulation(validate_scenario(serving_scenario(**job)))
 
 
 def test_cli_refuses_a_model_that_does_not_fit_with_exit_status_2(tmp_path):

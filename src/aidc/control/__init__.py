@@ -1,14 +1,17 @@
-"""Cooling control: setpoint specs, baseline controllers, the safety shield, Gymnasium environments.
+"""Cooling control: setpoint specs, baseline controllers, the safety shield, Gymnasium environments over
+the twin (:mod:`aidc.control.twin`), offline-RL datasets and training, and the API the CLI calls.
 
-Importing this package registers ``aidc/AirCooling-v0`` and ``aidc/LiquidCooling-v0``; their entry
-points live in :mod:`aidc.sim.twin` (the layer that owns the clock) and are named as strings, so
-this package never imports the simulation layer.
+Importing this package registers ``aidc/AirCooling-v0`` and ``aidc/LiquidCooling-v0``.
 """
 
+from functools import partial
+
 import gymnasium as gym
+
+from aidc.control.twin import make_env
 
 ENV_IDS = ("aidc/AirCooling-v0", "aidc/LiquidCooling-v0")
 
 if "aidc/AirCooling-v0" not in gym.registry:
-    gym.register("aidc/AirCooling-v0", entry_point="aidc.sim.twin:make_air_cooling_env")
-    gym.register("aidc/LiquidCooling-v0", entry_point="aidc.sim.twin:make_liquid_cooling_env")
+    gym.register("aidc/AirCooling-v0", entry_point=partial(make_env, "air"))
+    gym.register("aidc/LiquidCooling-v0", entry_point=partial(make_env, "liquid"))

@@ -1,8 +1,8 @@
 """Gymnasium environments for data-center cooling control.
 
-The environment sees the twin only through a :class:`Twin` (the sim layer's
-:class:`aidc.sim.twin.HallTwin`): it resets it, applies setpoints and advances it by one control
-step, during which the twin's physics runs at its own ``dt_s``.
+The environment sees the twin only through a :class:`Twin` (:class:`aidc.control.twin.HallTwin` is
+one): it resets it, applies setpoints and advances it by one control step, during which the twin's
+physics runs at its own ``dt_s``.
 """
 
 from __future__ import annotations

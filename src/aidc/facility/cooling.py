@@ -1,8 +1,10 @@
 """Cooling plants: air (CRAH + chiller + tower + waterside economizer), direct-to-chip liquid
 (CDU + heat rejection + chiller trim + residual air) and single-phase immersion.
 
-Physics lives in the pure functions at the top; the plant classes size equipment from the hall's
-design heat load, hold setpoints and route one time step through the functions. Plants are
+The equipment physics lives in :mod:`aidc.facility.chillers` and :mod:`aidc.facility.equipment`;
+a plant sizes its equipment from the hall's design heat load, holds setpoints and routes one time
+step through those functions. Plant fields carry the scenario's names and units (the composition
+root, :mod:`aidc.sim.build`, passes a cooling config's fields straight through). Plants are
 quasi-steady: at the twin's time steps (≥ 1 s) loop transport delays and coil dynamics (tens of
 seconds) are neglected, and the supply temperatures they return apply to the next IT step.
 """
@@ -10,218 +12,17 @@ seconds) are neglected, and the supply temperatures they return apply to the nex
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from aidc.scenario import (
-    AirCoolingConfig,
-    CoolingConfig,
-    HeatRejectionConfig,
-    ImmersionCoolingConfig,
-    LiquidCoolingConfig,
+from aidc.facility.chillers import ChillerCurves, chiller_plant_power
+from aidc.facility.equipment import (
+    HeatRejection,
+    Pump,
+    reject_with_trim_chiller,
+    waterside_economizer_fraction,
 )
-from aidc.units import (
-    CP_AIR_J_KGK,
-    CP_WATER_J_KGK,
-    H_FG_WATER_J_KG,
-    RHO_AIR_KG_M3,
-    RHO_WATER_KG_M3,
-)
-
-# ---------------------------------------------------------------------------------------------
-# Chiller: the DOE-2 / EnergyPlus Chiller:Electric:EIR model
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChillerCurves:
-    """Performance curves of an electric chiller in the DOE-2 form EnergyPlus uses.
-
-    ``cap_ft`` and ``eir_ft`` are biquadratics in the leaving chilled-water temperature x and
-    the entering condenser-water temperature y: c0 + c1·x + c2·x² + c3·y + c4·y² + c5·x·y;
-    ``eir_fplr`` is a quadratic in part-load ratio. Inputs are clamped to the curve's validity
-    box, as EnergyPlus does (Engineering Reference, "Electric Chiller Model Based on Condenser
-    Entering Temperature").
-    """
-
-    name: str
-    cop_ref: float
-    cap_ft: tuple[float, float, float, float, float, float]
-    eir_ft: tuple[float, float, float, float, float, float]
-    eir_fplr: tuple[float, float, float]
-    chws_range_c: tuple[float, float]
-    cond_range_c: tuple[float, float]
-    plr_min: float
-    source: str
-
-
-CHILLER_CURVES: dict[str, ChillerCurves] = {
-    "doe2-centrifugal-5.50cop": ChillerCurves(
-        name="DOE-2 Centrifugal/5.50COP",
-        cop_ref=5.5,
-        cap_ft=(0.257896, 0.0389016, -0.00021708, 0.0468684, -0.00094284, -0.00034344),
-        eir_ft=(0.933884, -0.058212, 0.00450036, 0.00243, 0.000486, -0.001215),
-        eir_fplr=(0.222903, 0.313387, 0.46371),
-        chws_range_c=(5.0, 10.0),
-        cond_range_c=(24.0, 35.0),
-        plr_min=0.1,
-        source="EnergyPlus DataSets/Chillers.idf, 'DOE-2 Centrifugal/5.50COP'",
-    ),
-    "mcquay-pfh-2124kw-6.03cop": ChillerCurves(
-        name="ElectricEIRChiller McQuay PFH 2124kW/6.03COP/Vanes",
-        cop_ref=6.03,
-        cap_ft=(1.040134, -0.0174565, 0.001084856, 0.006629328, -0.0008008991, 0.001567769),
-        eir_ft=(1.157799, -0.03621524, -0.003684818, -0.01202959, -7.378548e-05, 0.003787365),
-        eir_fplr=(0.1051419, 0.2033679, 0.6902026),
-        chws_range_c=(5.56, 8.89),
-        cond_range_c=(12.78, 29.44),
-        plr_min=0.09,
-        source="EnergyPlus DataSets/Chillers.idf, 'ElectricEIRChiller McQuay PFH 2124kW/6.03COP/Vanes'",
-    ),
-}
-
-
-def _biquadratic(c: tuple[float, ...], x: float, y: float) -> float:
-    return c[0] + c[1] * x + c[2] * x * x + c[3] * y + c[4] * y * y + c[5] * x * y
-
-
-def chiller_power_doe2(
-    load_w: float,
-    capacity_ref_w: float,
-    chws_temp_c: float,
-    cond_entering_temp_c: float,
-    curves: ChillerCurves,
-) -> tuple[float, float]:
-    """Electric power of one chiller meeting ``load_w`` [W], and its part-load ratio.
-
-    P = (Q_avail / COP_ref) · EIR(T) · EIR(PLR) · cycling, with Q_avail = Q_ref · CAP(T) and
-    PLR = Q / Q_avail (DOE-2.1E; EnergyPlus Engineering Reference, Chiller:Electric:EIR). Below
-    ``plr_min`` the chiller cycles: EIR(PLR) is taken at ``plr_min`` and power scaled by
-    PLR/plr_min. Loads above the available capacity are met at PLR = 1 and the shortfall is the
-    caller's to handle (the plant stages another unit first).
-    """
-    if load_w <= 0.0:
-        return 0.0, 0.0
-    x = min(max(chws_temp_c, curves.chws_range_c[0]), curves.chws_range_c[1])
-    y = min(max(cond_entering_temp_c, curves.cond_range_c[0]), curves.cond_range_c[1])
-    q_avail = capacity_ref_w * max(_biquadratic(curves.cap_ft, x, y), 1e-6)
-    plr = min(load_w / q_avail, 1.0)
-    p_eval = max(plr, curves.plr_min)
-    a, b, c = curves.eir_fplr
-    eir_plr = a + b * p_eval + c * p_eval * p_eval
-    cycling = min(plr / curves.plr_min, 1.0)
-    power = q_avail / curves.cop_ref * _biquadratic(curves.eir_ft, x, y) * eir_plr * cycling
-    return power, plr
-
-
-def chiller_plant_power(
-    load_w: float,
-    unit_capacity_w: float,
-    units: int,
-    chws_temp_c: float,
-    cond_entering_temp_c: float,
-    curves: ChillerCurves,
-) -> float:
-    """Power of a plant of identical chillers sharing the load equally [W].
-
-    Staging: the fewest units whose combined available capacity covers the load run, each at
-    the same part-load ratio (the usual lead/lag sequencing).
-    """
-    if load_w <= 0.0:
-        return 0.0
-    x = min(max(chws_temp_c, curves.chws_range_c[0]), curves.chws_range_c[1])
-    y = min(max(cond_entering_temp_c, curves.cond_range_c[0]), curves.cond_range_c[1])
-    q_avail_unit = unit_capacity_w * max(_biquadratic(curves.cap_ft, x, y), 1e-6)
-    running = min(max(math.ceil(load_w / q_avail_unit), 1), units)
-    power, _ = chiller_power_doe2(
-        load_w / running, unit_capacity_w, chws_temp_c, cond_entering_temp_c, curves
-    )
-    return power * running
-
-
-# ---------------------------------------------------------------------------------------------
-# Heat rejection, pumps, economizer, water
-# ---------------------------------------------------------------------------------------------
-
-COIL_UA_AIRFLOW_EXPONENT = 0.6
-"""Finned-coil and fill UA grows as airflow^0.6 (air-side heat-transfer coefficient of finned
-tube banks, h ∝ Re^0.6: Kays & London, Compact Heat Exchangers, 3rd ed.)."""
-
-
-def heat_rejection_fan_speed(
-    load_ratio: float, design_approach_k: float, available_approach_k: float, min_speed: float
-) -> tuple[float, float]:
-    """Fan speed of a dry cooler or cooling tower holding its leaving-water setpoint.
-
-    Q = UA(s)·ΔT with UA ∝ s^0.6 (:data:`COIL_UA_AIRFLOW_EXPONENT`): holding a leaving
-    temperature ``available_approach_k`` above the ambient (dry-bulb or wet-bulb) at
-    ``load_ratio`` of design heat needs s = (load_ratio · approach_design / approach)^(1/0.6).
-    Returns ``(speed, achieved_approach_k)``; at full speed the approach is what the coil can
-    do, load_ratio · design approach, which the caller compares with the setpoint.
-    """
-    if load_ratio <= 0.0:
-        return 0.0, 0.0
-    if available_approach_k <= 0.0:
-        return 1.0, load_ratio * design_approach_k
-    s = (load_ratio * design_approach_k / available_approach_k) ** (1.0 / COIL_UA_AIRFLOW_EXPONENT)
-    if s <= 1.0:
-        return max(s, min_speed), available_approach_k
-    return 1.0, load_ratio * design_approach_k
-
-
-def pump_power_affinity(
-    flow_ratio: float,
-    design_flow_m3_s: float,
-    design_head_pa: float,
-    efficiency: float,
-    min_flow_ratio: float,
-) -> float:
-    """Variable-speed pump power [W]: P = ρgHQ/η at design, scaled by (Q/Q_design)³.
-
-    Hydraulic power Q·Δp over wire-to-water efficiency, with the affinity laws for a system curve
-    through the origin (ASHRAE Handbook HVAC Systems and Equipment 2020, ch. 44). Flow never
-    drops below ``min_flow_ratio`` of design (minimum pump speed / chiller minimum flow).
-    """
-    r = max(flow_ratio, min_flow_ratio)
-    return design_flow_m3_s * design_head_pa / efficiency * r * r * r
-
-
-def waterside_economizer_fraction(
-    return_temp_c: float, supply_setpoint_c: float, free_water_temp_c: float
-) -> float:
-    """Share of the load an integrated waterside economizer carries [0-1].
-
-    The heat exchanger, fed by tower water at ``free_water_temp_c``, precools the return water
-    in series ahead of the chiller: it carries (T_return − T_free)/(T_return − T_supply) of the
-    load, all of it once the free water is below the supply setpoint (ASHRAE 90.1-2019 §6.5.1.2,
-    integrated economizer; the linear split assumes a constant-ΔT loop).
-    """
-    span = return_temp_c - supply_setpoint_c
-    if span <= 0.0:
-        return 0.0
-    return float(min(max((return_temp_c - free_water_temp_c) / span, 0.0), 1.0))
-
-
-COOLING_TOWER_CYCLES_OF_CONCENTRATION = 4.0
-"""Cycles of concentration of an open cooling tower; 3–6 is typical practice (US DOE FEMP,
-"Cooling Towers: Understanding Key Components", 2011), 4 a common design value."""
-
-
-def cooling_tower_water_kg(heat_rejected_w: float, dt_s: float) -> float:
-    """Make-up water of an open cooling tower over ``dt_s`` [kg]: evaporation + blowdown.
-
-    Evaporation = Q / h_fg (all rejected heat leaves as latent heat, the usual upper estimate);
-    blowdown = evaporation / (cycles − 1) (mass balance of dissolved solids); drift neglected
-    (< 0.002 % of circulation with modern eliminators). Source: US DOE FEMP, "Cooling Towers".
-    """
-    evaporation = max(heat_rejected_w, 0.0) * dt_s / H_FG_WATER_J_KG
-    return evaporation * (1.0 + 1.0 / (COOLING_TOWER_CYCLES_OF_CONCENTRATION - 1.0))
-
-
-# ---------------------------------------------------------------------------------------------
-# Plants
-# ---------------------------------------------------------------------------------------------
+from aidc.units import CP_AIR_J_KGK, CP_WATER_J_KGK, RHO_AIR_KG_M3, RHO_WATER_KG_M3
 
 
 @dataclass
@@ -244,73 +45,6 @@ class PlantOutputs:
         return self.crah_fans_w + self.pumps_w + self.chiller_w + self.heat_rejection_w
 
 
-@dataclass
-class HeatRejection:
-    """A cooling tower (ambient = wet-bulb, uses water) or a dry cooler (ambient = dry-bulb)."""
-
-    kind: str
-    design_heat_w: float
-    design_approach_k: float
-    specific_fan_power_w_per_kw: float
-    min_fan_speed: float = 0.2
-
-    @property
-    def rated_fan_w(self) -> float:
-        return self.specific_fan_power_w_per_kw * self.design_heat_w / 1e3
-
-    def ambient_c(self, dry_bulb_c: float, wet_bulb_c: float) -> float:
-        return wet_bulb_c if self.kind == "cooling_tower" else dry_bulb_c
-
-    def step(
-        self, heat_w: float, dry_bulb_c: float, wet_bulb_c: float, setpoint_c: float, dt_s: float
-    ) -> tuple[float, float, float]:
-        """Fan power [W], leaving water temperature [°C] and water use [kg] for one step."""
-        ambient = self.ambient_c(dry_bulb_c, wet_bulb_c)
-        speed, approach = heat_rejection_fan_speed(
-            heat_w / self.design_heat_w, self.design_approach_k, setpoint_c - ambient, self.min_fan_speed
-        )
-        fan_w = float(self.rated_fan_w * speed**3)
-        water = cooling_tower_water_kg(heat_w, dt_s) if self.kind == "cooling_tower" else 0.0
-        return fan_w, ambient + approach, water
-
-
-def reject_with_trim_chiller(
-    heat_w: float,
-    rejection: HeatRejection,
-    chiller: ChillerCurves,
-    chiller_units: int,
-    unit_capacity_w: float,
-    setpoint_c: float,
-    range_k: float,
-    dry_bulb_c: float,
-    wet_bulb_c: float,
-    dt_s: float,
-) -> tuple[float, float, float, float]:
-    """Warm-water heat rejection with a trim chiller in series.
-
-    The dry cooler or tower holds ``setpoint_c`` when the climate allows; otherwise its leaving
-    water is warmer, and a chiller cools it the rest of the way. The chiller's share of the load
-    is that temperature gap over the loop's range ``range_k``; the cooler then rejects the
-    compressor heat too. Returns chiller power [W], heat-rejection fan power [W], water [kg] and
-    the free-cooling share [0-1]. The chiller curves are evaluated at the edge of their validity
-    box for warm-water setpoints (clamped, as EnergyPlus does), which understates the COP a
-    chiller gains at high leaving temperatures: a conservative bias.
-    """
-    rej_w, leaving_c, water = rejection.step(heat_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
-    trim = min(max(leaving_c - setpoint_c, 0.0) / range_k, 1.0)
-    chiller_w = chiller_plant_power(
-        heat_w * trim,
-        unit_capacity_w,
-        chiller_units,
-        setpoint_c,
-        rejection.ambient_c(dry_bulb_c, wet_bulb_c) + rejection.design_approach_k,
-        chiller,
-    )
-    if chiller_w > 0.0:
-        rej_w, _, water = rejection.step(heat_w + chiller_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
-    return chiller_w, rej_w, water, 1.0 - trim
-
-
 def apply_setpoints(plant: object, setpoints: dict[str, float]) -> None:
     """Set a plant's controllable setpoints by name; names outside ``plant.SETPOINTS`` are an error."""
     allowed = getattr(plant, "SETPOINTS", ())
@@ -318,25 +52,6 @@ def apply_setpoints(plant: object, setpoints: dict[str, float]) -> None:
         if name not in allowed:
             raise KeyError(f"{type(plant).__name__} has no setpoint {name!r}; it has {', '.join(allowed)}")
         setattr(plant, name, float(value))
-
-
-@dataclass
-class Pump:
-    design_flow_m3_s: float
-    head_pa: float
-    efficiency: float
-    min_flow_ratio: float = 0.3
-
-    def power_w(self, flow_m3_s: float) -> float:
-        if self.design_flow_m3_s <= 0.0:
-            return 0.0
-        return pump_power_affinity(
-            flow_m3_s / self.design_flow_m3_s,
-            self.design_flow_m3_s,
-            self.head_pa,
-            self.efficiency,
-            self.min_flow_ratio,
-        )
 
 
 @dataclass
@@ -362,15 +77,15 @@ class AirPlant:
     crah_coil_approach_k: float
     crah_delta_t_k: float
     crah_fan_pressure_pa: float
-    crah_fan_efficiency: float
+    crah_fan_efficiency_frac: float
     crah_min_airflow_frac: float
     economizer: bool
     economizer_hx_approach_k: float
     chiller: ChillerCurves
     chiller_units: int
     heat_rejection: HeatRejection
-    pump_head_pa: float
-    pump_efficiency: float
+    pump_head_kpa: float
+    pump_efficiency_frac: float
     capacity_margin: float = 1.2
     economizer_lockout_wetbulb_c: float = math.inf  # economizer off at or above this outdoor wet-bulb
     last: PlantOutputs = field(default_factory=PlantOutputs, repr=False)
@@ -379,14 +94,14 @@ class AirPlant:
         design = self.design_heat_w * self.capacity_margin
         self.design_airflow_m3_s = design / (RHO_AIR_KG_M3 * CP_AIR_J_KGK * self.crah_delta_t_k)
         self.rated_crah_fan_w = (
-            self.design_airflow_m3_s * self.crah_fan_pressure_pa / self.crah_fan_efficiency
+            self.design_airflow_m3_s * self.crah_fan_pressure_pa / self.crah_fan_efficiency_frac
         )
         self.unit_capacity_w = design / self.chiller_units
         chw_flow = design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.chw_delta_t_k)
-        self.chw_pump = Pump(chw_flow, self.pump_head_pa, self.pump_efficiency)
+        self.chw_pump = Pump(chw_flow, self.pump_head_kpa * 1e3, self.pump_efficiency_frac)
         # The condenser loop carries the compressor heat too (~ 1 + 1/COP of the load).
         cw_flow = chw_flow * (1.0 + 1.0 / self.chiller.cop_ref)
-        self.cw_pump = Pump(cw_flow, self.pump_head_pa, self.pump_efficiency)
+        self.cw_pump = Pump(cw_flow, self.pump_head_kpa * 1e3, self.pump_efficiency_frac)
         self.last = PlantOutputs(supply_air_c=self.delivered_supply_air_c())
 
     def delivered_supply_air_c(self) -> float:
@@ -451,8 +166,9 @@ class AirPlant:
         )
         return self.last
 
-    def state(self) -> dict[str, float]:
-        return {"supply_air_c": self.last.supply_air_c, "free_cooling_frac": self.last.free_cooling_frac}
+    def state(self) -> PlantOutputs:
+        """The last step's outputs (what the IT sees next step)."""
+        return self.last
 
 
 @dataclass
@@ -470,9 +186,9 @@ class LiquidPlant:
     cdu_approach_k: float
     fws_delta_t_k: float
     tcs_delta_t_k: float
-    cdu_pump_head_pa: float
-    fws_pump_head_pa: float
-    pump_efficiency: float
+    cdu_pump_head_kpa: float
+    fws_pump_head_kpa: float
+    pump_efficiency_frac: float
     heat_rejection: HeatRejection
     chiller: ChillerCurves
     chiller_units: int
@@ -487,13 +203,13 @@ class LiquidPlant:
         design = self.design_heat_w * self.capacity_margin
         self.tcs_pump = Pump(
             design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k),
-            self.cdu_pump_head_pa,
-            self.pump_efficiency,
+            self.cdu_pump_head_kpa * 1e3,
+            self.pump_efficiency_frac,
         )
         self.fws_pump = Pump(
             design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k),
-            self.fws_pump_head_pa,
-            self.pump_efficiency,
+            self.fws_pump_head_kpa * 1e3,
+            self.pump_efficiency_frac,
         )
         self.unit_capacity_w = design / self.chiller_units
         self.last = PlantOutputs(
@@ -565,11 +281,9 @@ class LiquidPlant:
         )
         return self.last
 
-    def state(self) -> dict[str, float]:
-        return {
-            "liquid_supply_c": self.last.liquid_supply_c,
-            "free_cooling_frac": self.last.free_cooling_frac,
-        }
+    def state(self) -> PlantOutputs:
+        """The last step's outputs (what the IT sees next step)."""
+        return self.last
 
 
 @dataclass
@@ -587,10 +301,10 @@ class ImmersionPlant:
     fluid_delta_t_k: float
     fluid_density_kg_m3: float
     fluid_cp_j_kgk: float
-    fluid_pump_head_pa: float
+    fluid_pump_head_kpa: float
     fws_delta_t_k: float
-    fws_pump_head_pa: float
-    pump_efficiency: float
+    fws_pump_head_kpa: float
+    pump_efficiency_frac: float
     heat_rejection: HeatRejection
     chiller: ChillerCurves
     chiller_units: int
@@ -601,13 +315,13 @@ class ImmersionPlant:
         design = self.design_heat_w * self.capacity_margin
         self.fluid_pump = Pump(
             design / (self.fluid_density_kg_m3 * self.fluid_cp_j_kgk * self.fluid_delta_t_k),
-            self.fluid_pump_head_pa,
-            self.pump_efficiency,
+            self.fluid_pump_head_kpa * 1e3,
+            self.pump_efficiency_frac,
         )
         self.fws_pump = Pump(
             design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k),
-            self.fws_pump_head_pa,
-            self.pump_efficiency,
+            self.fws_pump_head_kpa * 1e3,
+            self.pump_efficiency_frac,
         )
         self.unit_capacity_w = design / self.chiller_units
         self.last = PlantOutputs(liquid_supply_c=self.facility_supply_temp_c + self.hx_approach_k)
@@ -654,89 +368,12 @@ class ImmersionPlant:
         )
         return self.last
 
-    def state(self) -> dict[str, float]:
-        return {
-            "liquid_supply_c": self.last.liquid_supply_c,
-            "free_cooling_frac": self.last.free_cooling_frac,
-        }
-
-
-# ---------------------------------------------------------------------------------------------
-# Registry: scenario cooling config → plant
-# ---------------------------------------------------------------------------------------------
-
-
-def _heat_rejection(cfg: HeatRejectionConfig, design_heat_w: float) -> HeatRejection:
-    return HeatRejection(cfg.type, design_heat_w, cfg.design_approach_k, cfg.specific_fan_power_w_per_kw)
-
-
-def _build_air(cfg: AirCoolingConfig, design_heat_w: float) -> AirPlant:
-    return AirPlant(
-        design_heat_w=design_heat_w,
-        supply_air_temp_c=cfg.supply_air_temp_c,
-        chw_supply_temp_c=cfg.chw_supply_temp_c,
-        chw_delta_t_k=cfg.chw_delta_t_k,
-        crah_coil_approach_k=cfg.crah_coil_approach_k,
-        crah_delta_t_k=cfg.crah_delta_t_k,
-        crah_fan_pressure_pa=cfg.crah_fan_pressure_pa,
-        crah_fan_efficiency=cfg.crah_fan_efficiency_frac,
-        crah_min_airflow_frac=cfg.crah_min_airflow_frac,
-        economizer=cfg.economizer,
-        economizer_hx_approach_k=cfg.economizer_hx_approach_k,
-        chiller=CHILLER_CURVES[cfg.chiller],
-        chiller_units=cfg.chiller_units,
-        heat_rejection=_heat_rejection(cfg.heat_rejection, design_heat_w),
-        pump_head_pa=cfg.pump_head_kpa * 1e3,
-        pump_efficiency=cfg.pump_efficiency_frac,
-    )
-
-
-def _build_liquid(cfg: LiquidCoolingConfig, design_heat_w: float, design_air_heat_w: float) -> LiquidPlant:
-    return LiquidPlant(
-        design_heat_w=design_heat_w,
-        facility_supply_temp_c=cfg.facility_supply_temp_c,
-        cdu_approach_k=cfg.cdu_approach_k,
-        fws_delta_t_k=cfg.fws_delta_t_k,
-        tcs_delta_t_k=cfg.tcs_delta_t_k,
-        cdu_pump_head_pa=cfg.cdu_pump_head_kpa * 1e3,
-        fws_pump_head_pa=cfg.fws_pump_head_kpa * 1e3,
-        pump_efficiency=cfg.pump_efficiency_frac,
-        heat_rejection=_heat_rejection(cfg.heat_rejection, design_heat_w),
-        chiller=CHILLER_CURVES[cfg.chiller],
-        chiller_units=cfg.chiller_units,
-        residual_air=_build_air(cfg.residual_air, max(design_air_heat_w, 1.0)),
-    )
-
-
-def _build_immersion(cfg: ImmersionCoolingConfig, design_heat_w: float) -> ImmersionPlant:
-    return ImmersionPlant(
-        design_heat_w=design_heat_w,
-        facility_supply_temp_c=cfg.facility_supply_temp_c,
-        hx_approach_k=cfg.hx_approach_k,
-        fluid_delta_t_k=cfg.fluid_delta_t_k,
-        fluid_density_kg_m3=cfg.fluid_density_kg_m3,
-        fluid_cp_j_kgk=cfg.fluid_cp_j_kgk,
-        fluid_pump_head_pa=cfg.fluid_pump_head_kpa * 1e3,
-        fws_delta_t_k=cfg.fws_delta_t_k,
-        fws_pump_head_pa=cfg.fws_pump_head_kpa * 1e3,
-        pump_efficiency=cfg.pump_efficiency_frac,
-        heat_rejection=_heat_rejection(cfg.heat_rejection, design_heat_w),
-        chiller=CHILLER_CURVES[cfg.chiller],
-        chiller_units=cfg.chiller_units,
-    )
+    def state(self) -> PlantOutputs:
+        """The last step's outputs (what the IT sees next step)."""
+        return self.last
 
 
 CoolingPlant = AirPlant | LiquidPlant | ImmersionPlant
 
-PLANT_BUILDERS: dict[str, Callable[[Any, float, float], CoolingPlant]] = {
-    "air": lambda cfg, liquid_w, air_w: _build_air(cfg, liquid_w + air_w),
-    "liquid": _build_liquid,
-    "immersion": lambda cfg, liquid_w, air_w: _build_immersion(cfg, liquid_w + air_w),
-}
-"""Cooling plants by the scenario's ``cooling.type``: (config, design heat to liquid [W], design
-heat to air [W]) → plant."""
-
-
-def build_plant(cfg: CoolingConfig, design_liquid_heat_w: float, design_air_heat_w: float) -> CoolingPlant:
-    """The plant a hall's cooling config names, sized for its design heat loads [W]."""
-    return PLANT_BUILDERS[cfg.type](cfg, design_liquid_heat_w, design_air_heat_w)
+PLANTS: dict[str, type[CoolingPlant]] = {"air": AirPlant, "liquid": LiquidPlant, "immersion": ImmersionPlant}
+"""Cooling plants by the scenario's ``cooling.type``."""

@@ -1,14 +1,7 @@
 """Outdoor weather: typical-meteorological-year files read with pvlib, psychrometrics with CoolProp.
 
-pvlib ships three typical-year files, which aidc uses as its bundled climates (no download):
-
-======================  ==============================  ======  ==============================
-name                    station                         format  climate
-======================  ==============================  ======  ==============================
-``greensboro-nc``       Greensboro Piedmont Triad Intl  TMY3    humid subtropical (Köppen Cfa)
-``sand-point-ak``       Sand Point, Alaska              TMY3    subpolar oceanic (Cfc)
-``miami-fl``            Miami Intl                      TMY2    tropical monsoon (Am)
-======================  ==============================  ======  ==============================
+pvlib ships three typical-year files, which aidc uses as its bundled climates (no download;
+:data:`aidc.facility.climates.BUNDLED_CLIMATES` names them).
 
 Hourly values are linearly interpolated to any time step. The year wraps (hour 8760 is followed
 by hour 0), so runs longer than a year repeat the typical year.
@@ -22,17 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pvlib
+from CoolProp.CoolProp import HAPropsSI
 from numpy.typing import NDArray
 
+from aidc.facility.climates import BUNDLED_CLIMATES
 from aidc.units import KELVIN_OFFSET, STANDARD_PRESSURE_PA
 
 HOURS_PER_YEAR = 8760
-
-BUNDLED_CLIMATES: dict[str, tuple[str, str]] = {
-    "greensboro-nc": ("723170TYA.CSV", "tmy3"),
-    "sand-point-ak": ("703165TY.csv", "tmy3"),
-    "miami-fl": ("12839.tm2", "tmy2"),
-}
 
 
 def wet_bulb_coolprop(
@@ -54,8 +44,6 @@ def wet_bulb_coolprop(
     properties of real moist air, dry air, steam, water, and ice", ASHRAE RP-1485, 2009). Valid
     for −143 to 350 °C and 10 Pa to 10 MPa; relative humidity is clipped to [0.01, 1].
     """
-    from CoolProp.CoolProp import HAPropsSI
-
     rh = np.clip(np.asarray(relative_humidity_frac, dtype=np.float64), 0.01, 1.0)
     t_k = np.asarray(dry_bulb_c, dtype=np.float64) + KELVIN_OFFSET
     p = np.asarray(pressure_pa, dtype=np.float64)
@@ -105,8 +93,6 @@ def constant_weather(dry_bulb_c: float, relative_humidity_frac: float) -> Weathe
 
 
 def pvlib_data_dir() -> Path:
-    import pvlib
-
     return Path(pvlib.__file__).parent / "data"
 
 
@@ -116,8 +102,6 @@ def load_tmy(path: str, fmt: str) -> Weather:
 
     ``FileNotFoundError`` names the path when it does not exist.
     """
-    import pvlib
-
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"weather file not found: {p}")

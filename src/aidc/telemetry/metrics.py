@@ -24,9 +24,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aidc.sim.engine import HallSim, StepRecord
+from aidc.sim.engine import HallRecord, StepRecord
 from aidc.units import J_PER_KWH
-from aidc.workload.jobs import ServingRun
+from aidc.workload.jobs import ServingState
+from aidc.workload.serving import ServingResult
+
+ENERGY_KEYS = (
+    "it",
+    "gpu",
+    "node_fans",
+    "crah_fans",
+    "pumps",
+    "chiller",
+    "heat_rejection",
+    "cooling",
+    "distribution_loss",
+    "other",
+    "facility",
+)
+"""The energy totals of a run summary, in the order the report lists them."""
 
 _T_LO, _T_HI, _T_BIN = -30.0, 130.0, 0.05
 _EDGES = int((_T_HI - _T_LO) / _T_BIN)
@@ -47,6 +63,27 @@ class _HallAccumulator:
     temp_sum: np.ndarray | None = None
     temp_count: float = 0.0
     max_shutdown: int = 0
+
+    def add(self, h: HallRecord, dt: float) -> None:
+        st, hs = h.state, h.step
+        self.gpu_seconds_running += hs.active_gpus * dt
+        self.gpu_seconds_power_capped += hs.power_capped_gpus * dt
+        self.gpu_seconds_thermal += hs.thermal_gpus * dt
+        self.tflop += hs.tflops_sum * dt
+        self.max_shutdown = max(self.max_shutdown, hs.shutdown_gpus)
+        if not hs.active_gpus:
+            return
+        running = st.tflops > 0.0
+        self.gpu_energy_j += float(st.power_w[running].sum()) * dt
+        node_running = running.reshape(-1, st.gpus_per_node).any(axis=1)
+        self.node_wall_j += float(st.node_wall_w[node_running].sum()) * dt
+        self.node_seconds_running += float(node_running.sum()) * dt
+        idx = ((st.temp_c[running] - _T_LO) / _T_BIN).astype(np.int64)
+        self.temp_hist += np.bincount(np.clip(idx, 0, _EDGES - 1), minlength=_EDGES)
+        if self.temp_sum is None:
+            self.temp_sum = np.zeros(st.temp_c.size)
+        self.temp_sum += np.where(running, st.temp_c, 0.0)
+        self.temp_count += 1.0
 
     def summary(self) -> dict[str, float | int | str | None]:
         run_s = self.gpu_seconds_running
@@ -85,51 +122,51 @@ class _HallAccumulator:
 class _ServingAccumulator:
     """Energy and tokens of one serving job over the measured (post-warm-up) window."""
 
-    run: ServingRun
     hall: str
+    job: str
+    model: str
+    replicas: int
     gpu_j: float = 0.0
     it_j: float = 0.0
     facility_j: float = 0.0
-    tokens_at_start: float | None = None
-    input_at_start: int = 0
-    tokens_now: float = 0.0
+    first: ServingState | None = None
+    last: ServingState | None = None
     kv_used_sum: float = 0.0
     kv_used_max: float = 0.0
     steps: int = 0
     seconds: float = 0.0
 
-    def add(self, hall: HallSim, pue: float, dt: float) -> None:
-        st = self.run.state()
-        if self.tokens_at_start is None:
-            self.tokens_at_start = st["output_tokens"]
-            self.input_at_start = sum(r.prefill_tokens for r in self.run.sim.replicas)
-        sl = self.run.gpus
-        gpu_w = float(hall.power_w[sl].sum())
-        nodes = slice(sl.start // hall.gpn, -(-sl.stop // hall.gpn))
-        node_w = float(hall.node_wall_w[nodes].sum())
+    def add(self, h: HallRecord, sv: ServingState, pue: float, dt: float) -> None:
+        if self.first is None:
+            self.first = sv
+        self.last = sv
+        st = h.state
+        sl = sv.gpus
+        gpn = st.gpus_per_node
+        gpu_w = float(st.power_w[sl].sum())
+        node_w = float(st.node_wall_w[sl.start // gpn : -(-sl.stop // gpn)].sum())
         self.gpu_j += gpu_w * dt
         self.it_j += node_w * dt
         self.facility_j += node_w * pue * dt
-        self.tokens_now = st["output_tokens"]
-        self.kv_used_sum += st["kv_used_frac"]
-        self.kv_used_max = max(self.kv_used_max, st["kv_used_frac"])
+        self.kv_used_sum += sv.kv_used_frac
+        self.kv_used_max = max(self.kv_used_max, sv.kv_used_frac)
         self.steps += 1
         self.seconds += dt
 
-    def summary(self) -> dict[str, object]:
-        res = self.run.result()
-        tokens = self.tokens_now - (self.tokens_at_start or 0.0)
-        prefill = sum(r.prefill_tokens for r in self.run.sim.replicas) - self.input_at_start
+    def summary(self, res: ServingResult) -> dict[str, object]:
+        first, last = self.first, self.last
+        tokens = last.output_tokens - first.output_tokens if first and last else 0.0
+        prefill = last.prefill_tokens - first.prefill_tokens if first and last else 0
 
         def per_token(j: float) -> float | None:
             return j / tokens if tokens > 0 else None
 
         out: dict[str, object] = {
             "hall": self.hall,
-            "job": self.run.job.name,
-            "model": self.run.job.model,
-            "replicas": len(self.run.sim.replicas),
-            "requests_arrived": sum(1 for q in self.run.sim.requests if q.replica >= 0),
+            "job": self.job,
+            "model": self.model,
+            "replicas": self.replicas,
+            "requests_arrived": last.arrived if last else 0,
             "requests_finished": res.finished,
             "output_tokens_per_s": tokens / self.seconds if self.seconds else 0.0,
             "prefill_tokens_per_s": prefill / self.seconds if self.seconds else 0.0,
@@ -154,41 +191,38 @@ class _ServingAccumulator:
 
 
 class RunMetrics:
-    """Accumulates a run's summary from :class:`StepRecord`s after ``warmup_s``."""
+    """Accumulates a run's summary from step records after ``warmup_s``.
 
-    ENERGY_KEYS = (
-        "it",
-        "gpu",
-        "node_fans",
-        "crah_fans",
-        "pumps",
-        "chiller",
-        "heat_rejection",
-        "cooling",
-        "distribution_loss",
-        "other",
-        "facility",
-    )
+    ``components`` is the simulation's ``config()`` (what the run metadata records): it names the
+    halls, their GPU counts and their serving jobs. :meth:`summary` takes the serving jobs' results
+    in the order the halls list them.
+    """
 
-    def __init__(self, halls: list[HallSim], dt_s: float, warmup_s: float):
-        self.dt_s = dt_s
+    def __init__(self, components: dict, warmup_s: float):
+        halls = [(h["name"], h["gpus"]) for h in components["halls"]]
+        serving = [
+            (h["name"], s["job"], s["model"], s["replicas"])
+            for h in components["halls"]
+            for s in h["workload"]["serving"]
+        ]
         self.warmup_s = warmup_s
-        self.energy_j = dict.fromkeys(self.ENERGY_KEYS, 0.0)
+        self.energy_j = dict.fromkeys(ENERGY_KEYS, 0.0)
         self.water_kg = 0.0
         self.seconds = 0.0
         self.pue_min = np.inf
         self.pue_max = 0.0
-        self.halls = {h.cfg.name: _HallAccumulator(h.cfg.name, h.n) for h in halls}
-        self.serving = [_ServingAccumulator(run, h.cfg.name) for h in halls for run in h.workload.serving]
+        self.halls = {name: _HallAccumulator(name, gpus) for name, gpus in halls}
+        self.serving = [_ServingAccumulator(*s) for s in serving]
 
     def add(self, rec: StepRecord) -> None:
         if rec.t_s < self.warmup_s:
             return
-        dt = self.dt_s
+        dt = rec.dt_s
         self.seconds += dt
         e = self.energy_j
         chain = rec.chain
-        for hall, hs, po in rec.halls:
+        for h in rec.halls:
+            hs, po = h.step, h.plant
             e["gpu"] += hs.gpu_w * dt
             e["node_fans"] += hs.node_fans_w * dt
             e["crah_fans"] += po.crah_fans_w * dt
@@ -196,29 +230,12 @@ class RunMetrics:
             e["chiller"] += po.chiller_w * dt
             e["heat_rejection"] += po.heat_rejection_w * dt
             self.water_kg += po.water_kg
-            acc = self.halls[hall.cfg.name]
-            acc.gpu_seconds_running += hs.active_gpus * dt
-            acc.gpu_seconds_power_capped += hs.power_capped_gpus * dt
-            acc.gpu_seconds_thermal += hs.thermal_gpus * dt
-            acc.tflop += hs.tflops_sum * dt
-            acc.max_shutdown = max(acc.max_shutdown, hs.shutdown_gpus)
-            running = hall.tflops > 0.0
-            if hs.active_gpus:
-                acc.gpu_energy_j += float(hall.power_w[running].sum()) * dt
-                node_running = running.reshape(hall.nodes, hall.gpn).any(axis=1)
-                acc.node_wall_j += float(hall.node_wall_w[node_running].sum()) * dt
-                acc.node_seconds_running += float(node_running.sum()) * dt
-                idx = ((hall.temp_c[running] - _T_LO) / _T_BIN).astype(np.int64)
-                acc.temp_hist += np.bincount(np.clip(idx, 0, _EDGES - 1), minlength=_EDGES)
-                if acc.temp_sum is None:
-                    acc.temp_sum = np.zeros(hall.n)
-                acc.temp_sum += np.where(running, hall.temp_c, 0.0)
-                acc.temp_count += 1.0
+            self.halls[h.state.name].add(h, dt)
         if self.serving:
             pue = chain.facility_w / chain.it_w if chain.it_w > 0 else 1.0
-            by_name = {hall.cfg.name: hall for hall, _, _ in rec.halls}
-            for acc in self.serving:
-                acc.add(by_name[acc.hall], pue, dt)
+            states = [(h, sv) for h in rec.halls for sv in h.state.serving]
+            for acc, (h, sv) in zip(self.serving, states, strict=True):
+                acc.add(h, sv, pue, dt)
         e["it"] += chain.it_w * dt
         e["cooling"] += chain.cooling_w * dt
         e["distribution_loss"] += chain.distribution_loss_w * dt
@@ -229,7 +246,7 @@ class RunMetrics:
             self.pue_min = min(self.pue_min, pue)
             self.pue_max = max(self.pue_max, pue)
 
-    def summary(self) -> dict[str, object]:
+    def summary(self, serving_results: list[ServingResult] = ()) -> dict[str, object]:
         e = self.energy_j
         it_kwh = e["it"] / J_PER_KWH
         tflop = sum(a.tflop for a in self.halls.values())
@@ -246,5 +263,5 @@ class RunMetrics:
             "water_m3": self.water_kg / 1e3,
             "water_l_per_it_kwh": self.water_kg / it_kwh if it_kwh else 0.0,
             "halls": [a.summary() for a in self.halls.values()],
-            "serving": [a.summary() for a in self.serving],
+            "serving": [a.summary(r) for a, r in zip(self.serving, serving_results, strict=True)],
         }

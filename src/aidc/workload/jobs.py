@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,41 +37,61 @@ from aidc.workload.steptime import Deployment, Device
 from aidc.workload.traces import load_trace
 
 
+@dataclass(frozen=True)
+class ServingState:
+    """A serving job after a step: queues, KV use and cumulative counters."""
+
+    job: str
+    gpus: slice  # the hall's GPUs the job's replicas occupy
+    waiting: int  # requests queued at replicas
+    running: int  # requests in a replica's batch
+    swapped: int  # requests whose KV blocks are in the swap tier
+    kv_used_frac: float  # KV blocks in use, mean over replicas (reclaimable prefix blocks count as free)
+    prefix_cached_blocks: int
+    output_tokens: float  # generated so far
+    prefill_tokens: int  # prompt tokens computed so far
+    arrived: int  # requests routed to a replica so far
+    finished: int
+    swap_outs: int
+    kills: int
+
+
 @dataclass
 class ServingRun:
     """One serving job of a hall: its simulator and which GPUs its replicas occupy."""
 
     job: ServingJob
-    first_gpu: int
+    gpus: slice
     sim: ServingSim
 
     def __post_init__(self) -> None:
         n = len(self.sim.replicas)
         self.tps = np.array([r.dep.tp for r in self.sim.replicas])  # GPUs of each replica, in order
         self.group_starts = np.concatenate([[0], np.cumsum(self.tps)[:-1]])
-        self.gpus = slice(self.first_gpu, self.first_gpu + int(self.tps.sum()))
         self.activity_s = np.zeros(n)  # per replica, at the last advance
         self.flop = np.zeros(n)
 
     def result(self) -> ServingResult:
         return self.sim.result()
 
-    def state(self) -> dict[str, Any]:
-        """What the run store records each step."""
+    def state(self) -> ServingState:
         reps = self.sim.replicas
         kv_used = [1.0 - (r.kv.free + r.kv.reclaimable_blocks) / r.kv.hbm_blocks for r in reps]
-        return {
-            "job": self.job.name,
-            "waiting": sum(len(r.waiting) for r in reps),
-            "running": sum(len(r.running) for r in reps),
-            "swapped": sum(len(r.swapped) for r in reps),
-            "kv_used_frac": float(np.mean(kv_used)),
-            "prefix_cached_blocks": sum(r.kv.cached_blocks for r in reps),
-            "output_tokens": float(sum(r.output_tokens for r in reps)),
-            "finished": self.sim.finished,
-            "swap_outs": sum(r.kv.counts["swap_out"] for r in reps),
-            "kills": sum(r.kv.counts["kill"] for r in reps),
-        }
+        return ServingState(
+            job=self.job.name,
+            gpus=self.gpus,
+            waiting=sum(len(r.waiting) for r in reps),
+            running=sum(len(r.running) for r in reps),
+            swapped=sum(len(r.swapped) for r in reps),
+            kv_used_frac=float(np.mean(kv_used)),
+            prefix_cached_blocks=sum(r.kv.cached_blocks for r in reps),
+            output_tokens=float(sum(r.output_tokens for r in reps)),
+            prefill_tokens=sum(r.prefill_tokens for r in reps),
+            arrived=self.sim.arrived,
+            finished=self.sim.finished,
+            swap_outs=sum(r.kv.counts["swap_out"] for r in reps),
+            kills=sum(r.kv.counts["kill"] for r in reps),
+        )
 
 
 def serving_pools(
@@ -108,10 +127,16 @@ def serving_pools(
     return pools
 
 
-def build_serving(job: ServingJob, device: Device, gpus: int, links: Mapping, tiers: Mapping) -> ServingSim:
-    """The :class:`ServingSim` of a scenario's serving job on ``gpus`` GPUs of ``device`` (hardware
-    objects are passed in, by name maps, from the layer that owns them)."""
-    pools = serving_pools(job, device, links, gpus)
+def build_serving_run(
+    job: ServingJob, device: Device, gpus: slice, links: Mapping, tiers: Mapping, seed: int = 0
+) -> ServingRun:
+    """The :class:`ServingRun` of a scenario's serving job on the GPUs ``gpus`` of ``device``
+    (hardware objects are passed in, by name maps, from the layer that owns them); ``seed`` draws
+    the shared prefixes. ``ValueError`` if the replicas do not tile the GPUs, the model does not
+    fit them, or the trace does not load."""
+    count = gpus.stop - gpus.start
+    _check_tiling(job, count)
+    pools = serving_pools(job, device, links, count)
     trace = load_trace(job.trace)
     if job.trace_start_s:
         trace = trace.window(job.trace_start_s, trace.duration_s + 1.0)
@@ -119,7 +144,7 @@ def build_serving(job: ServingJob, device: Device, gpus: int, links: Mapping, ti
         trace = trace.at_rate(job.rate_per_s)
     if job.shared_prefix is not None:
         sp = job.shared_prefix
-        trace = trace.with_shared_prefix(groups=sp.groups, tokens=sp.tokens, share=sp.share)
+        trace = trace.with_shared_prefix(groups=sp.groups, tokens=sp.tokens, share=sp.share, seed=seed)
     sched = SchedulerConfig(
         max_num_seqs=job.max_num_seqs,
         max_batched_tokens=job.max_batched_tokens,
@@ -132,7 +157,7 @@ def build_serving(job: ServingJob, device: Device, gpus: int, links: Mapping, ti
     )
     slo = SLO(job.slo_ttft_s, job.slo_tpot_s, job.slo_e2e_s)
     kv_link = links[job.kv_transfer_link] if job.prefill_replicas is not None else None
-    return ServingSim(
+    sim = ServingSim(
         pools,
         trace,
         scheduler=sched,
@@ -141,19 +166,28 @@ def build_serving(job: ServingJob, device: Device, gpus: int, links: Mapping, ti
         slo=slo,
         kv_link=kv_link,
     )
+    return ServingRun(job, gpus, sim)
+
+
+def _check_tiling(job: ServingJob, gpus: int) -> None:
+    small_gpus = job.small_replicas * job.small_gpus_per_replica if job.small_model else 0
+    if gpus - small_gpus < job.gpus_per_replica or (gpus - small_gpus) % job.gpus_per_replica:
+        raise ValueError(
+            f"its {gpus} GPUs (less {small_gpus} for the small model) do not split into "
+            f"replicas of gpus_per_replica = {job.gpus_per_replica}"
+        )
+    replicas = (gpus - small_gpus) // job.gpus_per_replica
+    if job.prefill_replicas is not None and job.prefill_replicas >= replicas:
+        raise ValueError(
+            f"prefill_replicas = {job.prefill_replicas} leaves none of its {replicas} replicas to decode"
+        )
 
 
 class HallWorkload:
     """Per-GPU job parameters of one hall, evaluated each step as arrays over its GPUs."""
 
-    def __init__(
-        self,
-        hall: HallConfig,
-        device: Device,
-        *,
-        links: Mapping | None = None,
-        tiers: Mapping | None = None,
-    ):
+    def __init__(self, hall: HallConfig, device: Device, serving: Mapping[int, ServingRun] | None = None):
+        """``serving`` maps the index of each serving job of ``hall`` to its built run."""
         n = hall.gpu_count
         self.n = n
         clock_max_mhz = device.clock_max_mhz
@@ -172,20 +206,14 @@ class HallWorkload:
         self._serving_activity = np.zeros(n)
         self._serving_tflops = np.zeros(n)
         self._advanced_to = -np.inf
-        first = 0
-        for j, job in enumerate(hall.jobs):
-            count = job.gpus if job.gpus is not None else n - first
-            sl = slice(first, first + count)
-            first += count
+        for j, (job, sl) in enumerate(zip(hall.jobs, hall.job_gpus(), strict=True)):
             self.job_names.append(job.name)
             self.job_index[sl] = j
             self.start_s[sl] = job.start_s
             self.end_s[sl] = job.end_s if job.end_s is not None else np.inf
             peak = device.peak_tflops(job.precision)
             if isinstance(job, ServingJob):
-                # the scenario checked that the replicas tile the job's GPUs
-                sim = build_serving(job, device, count, links or {}, tiers or {})
-                self.serving.append(ServingRun(job, sl.start, sim))
+                self.serving.append(serving[j])  # built and checked by the composition root
                 self.is_serving[sl] = True
             elif isinstance(job, BurnJob):
                 self.a_c[sl] = job.activity_frac
@@ -202,7 +230,10 @@ class HallWorkload:
         self._boundaries = np.unique(np.concatenate([self.start_s, self.end_s[np.isfinite(self.end_s)]]))
 
     def config(self) -> dict[str, object]:
-        return {"gpus": self.n, "jobs": self.job_names}
+        serving = [
+            {"job": r.job.name, "model": r.job.model, "replicas": len(r.sim.replicas)} for r in self.serving
+        ]
+        return {"gpus": self.n, "jobs": self.job_names, "serving": serving}
 
     def active(self, t_s: float) -> NDArray[np.bool_]:
         """GPUs whose job runs at ``t_s`` (recomputed only when a job starts or ends)."""

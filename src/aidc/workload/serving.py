@@ -171,7 +171,6 @@ class Replica:
     """One model replica: its step-time model, memory manager, queues and energy counters."""
 
     def __init__(self, index: int, dep: Deployment, cfg: SchedulerConfig, pool: str):
-        dep.check_fits()
         self.index, self.dep, self.pool = index, dep, pool
         self.model = StepTimeModel(dep)
         self.tier = cfg.swap_tier
@@ -270,6 +269,7 @@ class ServingSim:
             raise ValueError(f"router must be round-robin, least-loaded or tiered, got {router!r}")
         self.replicas: list[Replica] = []
         for dep, count, pool in replicas:
+            dep.check_fits()
             if count < 1:
                 raise ValueError(f"replica count of pool {pool!r} must be >= 1, got {count}")
             for _ in range(count):
@@ -323,6 +323,7 @@ class ServingSim:
         self.prefix_hit_tokens = 0
         self.prefix_lookup_tokens = 0
         self.finished = 0
+        self.arrived = 0
         self._push_next_arrival()
 
     # -- event queue -----------------------------------------------------------------------------
@@ -381,6 +382,7 @@ class ServingSim:
         self._assign(min((r for r in self.replicas if r.pool == "decode"), key=_by_load), req)
 
     def _arrive(self, req: Request) -> None:
+        self.arrived += 1
         self._assign(self._route(req), req)
 
     def _assign(self, rep: Replica, req: Request) -> None:

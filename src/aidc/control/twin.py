@@ -1,25 +1,27 @@
 """One hall of the twin, stepped by a controller: the back end of aidc's Gymnasium environments.
 
-:class:`HallTwin` builds a one-hall :class:`Simulation`, applies setpoints to its cooling plant
-and advances the physics at the scenario's own ``dt_s`` for as long as a control step lasts,
-returning what a controller observes and what the step cost. The environment class itself lives
-in :mod:`aidc.control.env` and only sees this object through its methods.
+:class:`HallTwin` builds a one-hall simulation, applies setpoints to its cooling plant and advances
+the physics at the scenario's own ``dt_s`` for as long as a control step lasts, returning what a
+controller observes and what the step cost. The environment class lives in
+:mod:`aidc.control.env` and only sees this object through its methods; :func:`make_env` is the
+entry point the package registers.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from aidc.control.env import CoolingEnv
 from aidc.control.shield import ASHRAE_A1_ALLOWABLE_MAX_C
 from aidc.control.spaces import AIR_ACTIONS, LIQUID_ACTIONS, ActionSpec, CoolingObservation, defaults
 from aidc.facility.cooling import apply_setpoints
-from aidc.facility.weather import load_climate
 from aidc.scenario import Scenario, validate_scenario
+from aidc.sim.build import build_simulation
 from aidc.sim.engine import Simulation
+from aidc.sim.hall import HallState
 
 # A GPU counts as violating within this margin of its slowdown temperature: the hardware's own
 # threshold is where clocks are cut, and the margin absorbs the spread a 60 s step cannot resolve.
@@ -76,9 +78,6 @@ def _quantile_sorted(values: np.ndarray, q: float) -> float:
     return float(values[lo] + (pos - lo) * (values[hi] - values[lo]))
 
 
-_cached_climate = functools.lru_cache(maxsize=8)(load_climate)  # resets reuse the parsed TMY file
-
-
 class HallTwin:
     """A one-hall scenario under external setpoint control (air or direct-to-chip liquid)."""
 
@@ -120,11 +119,9 @@ class HallTwin:
             data["weather"]["start"] = start
         if climate is not None:
             data["weather"] = {"climate": climate, "start": data["weather"]["start"]}
-        sc = validate_scenario(data, "reset options")
-        weather = _cached_climate(sc.weather.climate) if sc.weather.climate else None
-        self.sim = Simulation(sc, weather)
+        self.sim = build_simulation(validate_scenario(data, "reset options"))
         self._lookahead = None
-        self._inlet_offset_median_c = float(np.median(self.sim.halls[0].inlet_offset_c))
+        self._inlet_offset_median_c = float(np.median(self.sim.halls[0].node.inlet_offset_c))
         self.t_s = 0.0
         self.apply(defaults(self.specs))
         # one physics step, so the first observation is measured rather than assumed
@@ -145,30 +142,30 @@ class HallTwin:
         if adopted is not None:
             return adopted
         sim = self.sim
-        hall = sim.halls[0]
-        spec = hall.spec
+        spec = sim.halls[0].spec
         dt = self.dt_s
         cooling = it = facility = viol = inlet_excess = throttled = 0.0
         for _ in range(max(1, round(seconds / dt))):
             rec = sim.step(self.t_s)
-            _, hs, po = rec.halls[0]
-            cooling += po.total_w * dt
-            it += hs.it_w * dt
+            (h,) = rec.halls
+            st = h.state
+            cooling += h.plant.total_w * dt
+            it += h.step.it_w * dt
             facility += rec.chain.facility_w * dt
-            hot = (hall.temp_c >= spec.slowdown_temp_c - self.violation_margin_k) | hall.thermal
+            hot = (st.temp_c >= spec.slowdown_temp_c - self.violation_margin_k) | st.thermal
             viol += float(hot.sum()) * dt
-            inlet_excess += max(0.0, hall.inlet_max_c - self.inlet_allowable_c) * dt
-            throttled += hs.thermal_gpus * dt
+            inlet_excess += max(0.0, st.inlet_max_c - self.inlet_allowable_c) * dt
+            throttled += h.step.thermal_gpus * dt
             self.t_s += dt
         return TwinStep(
-            self._observe(rec.dry_bulb_c, rec.wet_bulb_c, hs.it_w),
+            self._observe(rec.dry_bulb_c, rec.wet_bulb_c, st),
             cooling,
             it,
             facility,
             viol,
             inlet_excess,
             throttled,
-            int(hall.shutdown.sum()),
+            h.step.shutdown_gpus,
         )
 
     def preview(self, plan, seconds: float) -> list[CoolingObservation]:
@@ -200,10 +197,11 @@ class HallTwin:
             self._lookahead = first if out else None
 
     def _copy_sim(self, sim: Simulation) -> Simulation:
-        # share what never changes during a run: scenario, weather, hall configs and GPU specs
+        # share what never changes during a run: scenario, weather, GPU specs, node constants and
+        # the workload's job tables (a control hall runs no serving job, whose state would change)
         shared = [sim.scenario, sim.weather]
         for hall in sim.halls:
-            shared += [hall.cfg, hall.spec, hall.workload]
+            shared += [hall.spec, hall.node, hall.path, hall.workload]
         return copy.deepcopy(sim, {id(o): o for o in shared})
 
     def _adopt_lookahead(self, seconds: float) -> TwinStep | None:
@@ -224,37 +222,27 @@ class HallTwin:
             raise RuntimeError("call reset() first")
         return self.sim.plants[0]
 
-    def _observe(self, tdb: float, twb: float, it_w: float) -> CoolingObservation:
-        hall = self.sim.halls[0]
+    def _observe(self, tdb: float, twb: float, st: HallState) -> CoolingObservation:
         hours = self.sim.start_hour + self.t_s / 3600.0
-        temps = np.sort(hall.temp_c)
+        temps = np.sort(st.temp_c)
         return CoolingObservation(
             outdoor_dry_bulb_c=float(tdb),
             outdoor_wet_bulb_c=float(twb),
-            it_power_kw=it_w / 1e3,
+            it_power_kw=float(st.node_wall_w.sum()) / 1e3,
             gpu_temp_median_c=_quantile_sorted(temps, 0.5),
             gpu_temp_p99_c=_quantile_sorted(temps, 0.99),
             gpu_temp_max_c=float(temps[-1]),
             # the inlet is the supply plus a fixed per-rack offset: its median is the offsets' median
-            inlet_temp_median_c=hall.supply_air_c + self._inlet_offset_median_c,
-            inlet_temp_max_c=hall.inlet_max_c,
+            inlet_temp_median_c=st.supply_air_c + self._inlet_offset_median_c,
+            inlet_temp_max_c=st.inlet_max_c,
             hour_of_day=float(hours % 24.0),
             day_of_year=float((hours / 24.0) % 365.0),
-            gpu_slowdown_temp_c=float(hall.spec.slowdown_temp_c),
+            gpu_slowdown_temp_c=float(self.sim.halls[0].spec.slowdown_temp_c),
         )
 
 
-def make_air_cooling_env(**kwargs):
-    """Entry point of ``aidc/AirCooling-v0``."""
-    from aidc.control.env import CoolingEnv
-
-    scenario = kwargs.pop("scenario", None) or control_scenario("air")
-    return CoolingEnv(HallTwin(scenario, specs=kwargs.pop("specs", None)), **kwargs)
-
-
-def make_liquid_cooling_env(**kwargs):
-    """Entry point of ``aidc/LiquidCooling-v0``."""
-    from aidc.control.env import CoolingEnv
-
-    scenario = kwargs.pop("scenario", None) or control_scenario("liquid")
+def make_env(kind: str, **kwargs) -> CoolingEnv:
+    """Entry point of ``aidc/AirCooling-v0`` (``kind="air"``) and ``aidc/LiquidCooling-v0``
+    (``"liquid"``); ``scenario=`` and ``specs=`` change the hall and its setpoints."""
+    scenario = kwargs.pop("scenario", None) or control_scenario(kind)
     return CoolingEnv(HallTwin(scenario, specs=kwargs.pop("specs", None)), **kwargs)

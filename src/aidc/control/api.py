@@ -14,6 +14,7 @@ import numpy as np
 
 import aidc.control  # noqa: F401  (registers the environments)
 from aidc.control.controllers import CONTROLLERS, make_controller
+from aidc.control.datasets import read_dataset, write_dataset
 from aidc.control.offline import (
     IQLConfig,
     IQLPolicy,
@@ -23,7 +24,6 @@ from aidc.control.offline import (
     evaluate,
     train_iql,
 )
-from aidc.telemetry.datasets import read_dataset, write_dataset
 
 ENVS = {"air": "aidc/AirCooling-v0", "liquid": "aidc/LiquidCooling-v0"}
 TRAIN_CLIMATE = "greensboro-nc"

@@ -1,0 +1,104 @@
+"""The scenario file's root: the whole scenario, its validation and its loading from TOML."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from aidc.scenario.common import FrozenModel, ScenarioError
+from aidc.scenario.facility import PowerChainConfig, WeatherConfig
+from aidc.scenario.hall import HallConfig
+from aidc.units import unit_of
+
+
+class TelemetryConfig(FrozenModel):
+    sample_s: float | None = Field(
+        None, gt=0.0, description="keep one sample every sample_s; every step if omitted"
+    )
+    per_gpu: bool = Field(False, description="also store every GPU's series (small sites only)")
+    chunk_rows: int = Field(2048, ge=1, le=1_000_000)
+
+
+class Scenario(FrozenModel):
+    name: str = "scenario"
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    duration_s: float = Field(3600.0, gt=0.0, le=10 * 365 * 86400.0)
+    dt_s: float = Field(10.0, ge=1.0, le=900.0, description="time step, 1 s to 15 min")
+    warmup_s: float = Field(
+        0.0, ge=0.0, description="time kept out of the run's summary metrics while temperatures settle"
+    )
+    weather: WeatherConfig
+    halls: list[HallConfig] = Field(min_length=1)
+    power_chain: PowerChainConfig = Field(default_factory=PowerChainConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if self.dt_s > self.duration_s:
+            raise ValueError(f"dt_s = {self.dt_s:g} s is longer than duration_s = {self.duration_s:g} s")
+        if self.warmup_s >= self.duration_s:
+            raise ValueError(
+                f"warmup_s = {self.warmup_s:g} s leaves nothing of duration_s = {self.duration_s:g} s"
+            )
+        if self.telemetry.sample_s is not None and self.telemetry.sample_s < self.dt_s:
+            raise ValueError("telemetry.sample_s must be at least dt_s")
+        names = [h.name for h in self.halls]
+        if len(set(names)) != len(names):
+            raise ValueError(f"hall names must be unique, got {names}")
+        return self
+
+    @property
+    def steps(self) -> int:
+        return math.ceil(self.duration_s / self.dt_s - 1e-9)
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-", "tagged-union"))]
+    path = ".".join(loc) or "(scenario)"
+    field = loc[-1] if loc else ""
+    unit = unit_of(field)
+    unit_s = f" {unit}" if unit and not unit.startswith(("fraction", "ratio")) else ""
+    ctx = err.get("ctx") or {}
+    bounds = []
+    for key, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+        if key in ctx:
+            bounds.append(f"{sym} {ctx[key]}{unit_s}")
+    allowed = f" (allowed: {' and '.join(bounds)})" if bounds else ""
+    if err["type"] == "extra_forbidden":
+        return f"{path}: unknown key"
+    if err["type"] == "missing":
+        return f"{path}: required"
+    value = err.get("input")
+    shown = "" if isinstance(value, dict | list) else f" = {value!r}{unit_s}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{path}{shown}: {msg}{allowed}"
+
+
+def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
+    """Validate a parsed scenario; ``ScenarioError`` lists every problem."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError([_describe(err) for err in e.errors()], source) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file. Relative weather paths resolve against its folder."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError([f"file not found: {p}"], str(p))
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ScenarioError([f"not valid TOML: {e}"], str(p)) from None
+    weather = data.get("weather")
+    if isinstance(weather, dict) and isinstance(weather.get("file"), str):
+        wf = Path(weather["file"])
+        if not wf.is_absolute():
+            weather["file"] = str((p.parent / wf).resolve())
+    return validate_scenario(data, str(p))

@@ -1,0 +1,167 @@
+"""The composition root: the one place a validated scenario becomes components.
+
+:func:`build_simulation` reads the weather, lays out each hall's nodes and jobs, builds every serving
+deployment and its trace, sizes the cooling plants and the power chain. Whatever cannot be built
+(a weather file that does not parse, a model that does not fit its GPUs, replicas that do not tile a
+job's GPUs, a trace that does not load) is collected as a :class:`ScenarioError` naming the field path,
+before anything runs: the CLI reports it with exit status 2 and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+from aidc.facility.chillers import CHILLER_CURVES
+from aidc.facility.cooling import PLANTS, CoolingPlant
+from aidc.facility.equipment import HeatRejection
+from aidc.facility.power import PowerChain
+from aidc.facility.weather import Weather, constant_weather, load_climate, load_tmy
+from aidc.hardware.catalog import GPUSpec, get_gpu
+from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
+from aidc.hardware.node import THERMAL_PATHS, NodeSpec
+from aidc.scenario import CoolingConfig, HallConfig, Scenario, ScenarioError, ServingJob
+from aidc.sim.engine import Simulation, supply_of
+from aidc.sim.hall import HallSim
+from aidc.workload.jobs import HallWorkload, ServingRun, build_serving_run
+
+T = TypeVar("T")
+
+
+class _Problems:
+    """Collects build errors under their scenario field paths."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def attempt(self, path: str, build: Callable[[], T]) -> T | None:
+        try:
+            return build()
+        except (ValueError, OSError, KeyError) as e:
+            self.items.append(f"{path}: {e.args[0] if e.args else e}")
+            return None
+
+
+def build_weather(scenario: Scenario) -> Weather:
+    w = scenario.weather
+    if w.climate is not None:
+        return load_climate(w.climate)
+    if w.file is not None:
+        return load_tmy(str(w.file), w.format)
+    assert w.dry_bulb_c is not None and w.relative_humidity_pct is not None  # checked by the schema
+    return constant_weather(w.dry_bulb_c, w.relative_humidity_pct / 100.0)
+
+
+def node_spec(cfg: HallConfig, rng: np.random.Generator) -> NodeSpec:
+    """The hall's nodes, with the GPU-to-GPU spread of the thermal path and each rack's inlet
+    offset drawn from ``rng`` (in that order: the draws are part of the seed's contract)."""
+    node, th = cfg.node, cfg.thermal
+    s = th.resistance_spread_frac
+    r_factor = rng.uniform(1.0 - s, 1.0 + s, cfg.gpu_count)
+    racks = cfg.rows * cfg.racks_per_row
+    rack_offset = rng.normal(cfg.inlet_offset_mean_c, cfg.inlet_offset_std_c, racks)
+    return NodeSpec(
+        nodes=cfg.node_count,
+        gpus_per_node=node.gpus_per_node,
+        gpu_rows_in_airflow=node.gpu_rows_in_airflow,
+        airflow_full_speed_m3_s=node.airflow_full_speed_m3_s,
+        heatsink_base_resistance_k_w=th.heatsink_base_resistance_k_w,
+        heatsink_convective_resistance_k_w=th.heatsink_convective_resistance_k_w,
+        cold_plate_resistance_k_w=th.cold_plate_resistance_k_w,
+        immersion_resistance_k_w=th.immersion_resistance_k_w,
+        cold_plate_flow_l_min=th.cold_plate_flow_l_min,
+        capacitance_j_k=th.capacitance_j_k,
+        base_power_w=node.base_power_w,
+        psu_efficiency_frac=node.psu_efficiency_frac,
+        fan_rated_power_w=node.fan_rated_power_w,
+        fan_min_speed_frac=node.fan_min_speed_frac,
+        fan_temp_low_c=node.fan_temp_low_c,
+        fan_temp_high_c=node.fan_temp_high_c,
+        gpu_heat_to_liquid_frac=node.gpu_heat_to_liquid_frac,
+        other_heat_to_liquid_frac=node.other_heat_to_liquid_frac,
+        r_factor=r_factor,
+        inlet_offset_c=np.repeat(rack_offset, cfg.nodes_per_rack * node.gpus_per_node),
+    )
+
+
+def build_plant(cfg: CoolingConfig, design_liquid_heat_w: float, design_air_heat_w: float) -> CoolingPlant:
+    """The plant a hall's cooling config names, sized for its design heat loads [W].
+
+    A liquid plant's loop is sized on the heat to liquid and its residual air plant on the heat to
+    air; air and immersion plants take it all. Every other field passes through by name.
+    """
+    extra: dict[str, object] = {}
+    design = design_liquid_heat_w + design_air_heat_w
+    if cfg.type == "liquid":
+        design = design_liquid_heat_w
+        extra["residual_air"] = build_plant(cfg.residual_air, 0.0, max(design_air_heat_w, 1.0))
+    rej = cfg.heat_rejection
+    fields = {
+        k: getattr(cfg, k)
+        for k in type(cfg).model_fields
+        if k not in ("type", "chiller", "heat_rejection", "residual_air")
+    }
+    return PLANTS[cfg.type](
+        design_heat_w=design,
+        chiller=CHILLER_CURVES[cfg.chiller],
+        heat_rejection=HeatRejection(
+            rej.type, design, rej.design_approach_k, rej.specific_fan_power_w_per_kw
+        ),
+        **fields,
+        **extra,
+    )
+
+
+def _serving_runs(
+    i: int, cfg: HallConfig, spec: GPUSpec, seed: int, problems: _Problems
+) -> dict[int, ServingRun]:
+    runs = {}
+    for j, (job, gpus) in enumerate(zip(cfg.jobs, cfg.job_gpus(), strict=True)):
+        if isinstance(job, ServingJob):
+            run = problems.attempt(
+                f"halls.{i}.jobs.{j}",
+                lambda job=job, gpus=gpus: build_serving_run(job, spec, gpus, LINKS, MEMORY_TIERS, seed),
+            )
+            if run is not None:
+                runs[j] = run
+    return runs
+
+
+def _hall(cfg: HallConfig, rng: np.random.Generator, serving: dict[int, ServingRun]) -> HallSim:
+    spec = get_gpu(cfg.gpu)
+    node = node_spec(cfg, rng)
+    path = THERMAL_PATHS[cfg.cooling.type]
+    workload = HallWorkload(cfg, spec, serving)
+    return HallSim(
+        cfg.name, spec, node, path, workload, power_cap_w=cfg.power_cap_w, cooling=cfg.cooling.type
+    )
+
+
+def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simulation:
+    """Every component of ``scenario``; ``ScenarioError`` lists what cannot be built, by field."""
+    problems = _Problems()
+    if weather is None:
+        weather = problems.attempt("weather", lambda: build_weather(scenario))
+    serving = [
+        _serving_runs(i, cfg, get_gpu(cfg.gpu), scenario.seed, problems)
+        for i, cfg in enumerate(scenario.halls)
+    ]
+    if problems.items:
+        raise ScenarioError(problems.items, scenario.name)
+    rng = np.random.default_rng(scenario.seed)
+    halls = [_hall(cfg, rng, runs) for cfg, runs in zip(scenario.halls, serving, strict=True)]
+    plants = []
+    for hall, cfg in zip(halls, scenario.halls, strict=True):
+        plant = build_plant(cfg.cooling, *hall.design_heat_w())
+        hall.init_temperatures(supply_of(plant.state()))
+        plants.append(plant)
+    pc = scenario.power_chain
+    chain = PowerChain(
+        design_it_w=sum(sum(h.design_heat_w()) for h in halls),
+        distribution=pc.distribution,
+        pdu_efficiency=pc.pdu_efficiency_frac,
+        other_loads_w=pc.lighting_w + pc.other_loads_w,
+    )
+    return Simulation(scenario, weather, halls, plants, chain)

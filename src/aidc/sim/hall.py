@@ -1,0 +1,195 @@
+"""The IT side of one hall as a component: its GPUs, nodes and their thermal paths, vectorized.
+
+``step`` follows the step order of :mod:`aidc.sim.engine` for the IT: workload demand → GPU governor
+→ GPU power → junction temperature → node fans and heat split. The physics is in
+:mod:`aidc.hardware.gpu` and :mod:`aidc.hardware.node`; this class holds the state between steps
+and routes one step through those functions. ``state()`` is what telemetry and controllers read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aidc.hardware import gpu
+from aidc.hardware.catalog import GPUSpec
+from aidc.hardware.node import NodeSpec, Supply, ThermalPath, design_heat_w, node_wall_power_w
+from aidc.workload.jobs import HallWorkload, ServingState
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class HallStep:
+    """Scalars one hall hands to the plant, the power chain and the metrics after a step."""
+
+    gpu_w: float  # all GPUs' board power
+    node_fans_w: float
+    it_w: float  # wall power of all nodes
+    heat_to_liquid_w: float
+    heat_to_air_w: float
+    server_airflow_m3_s: float
+    tflops_sum: float  # delivered, all GPUs
+    active_gpus: int  # GPUs with work in the step
+    power_capped_gpus: int
+    thermal_gpus: int  # GPUs at or above their slowdown temperature with work
+    shutdown_gpus: int
+
+
+@dataclass(frozen=True)
+class HallState:
+    """The hall after a step: per-GPU arrays (one element per GPU, in node order) and scalars.
+
+    Arrays are the hall's own and are replaced, never changed in place, at the next step: a state
+    kept from an earlier step stays as it was.
+    """
+
+    name: str
+    gpus_per_node: int
+    temp_c: FloatArray  # junction temperature
+    clock_mhz: FloatArray
+    power_w: FloatArray  # board power
+    tflops: FloatArray  # delivered
+    node_wall_w: FloatArray  # per node
+    shutdown: BoolArray
+    power_capped: BoolArray
+    thermal: BoolArray  # at or above slowdown temperature with work
+    supply_air_c: float  # room supply air the step saw
+    inlet_max_c: float  # the hottest rack inlet the step saw
+    serving: tuple[ServingState, ...]  # one per serving job, in job order
+
+
+class HallSim:
+    """One hall's GPUs and nodes: ``config()``, ``state()``, ``step()``."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: GPUSpec,
+        node: NodeSpec,
+        path: ThermalPath,
+        workload: HallWorkload,
+        *,
+        power_cap_w: float | None = None,
+        cooling: str = "",
+    ):
+        self.name, self.spec, self.node, self.path, self.workload = name, spec, node, path, workload
+        self.cooling = cooling
+        self.n = node.gpus
+        self.power_cap_w = power_cap_w if power_cap_w is not None else spec.tdp_w
+        self.inlet_offset_max_c = float(node.inlet_offset_c.max())
+        self.clock_mhz = np.full(self.n, spec.clock_idle_mhz)
+        self._governor_mhz: FloatArray | None = None  # the governor's last solution (warm start)
+        self.power_w = np.full(self.n, spec.idle_power_w or spec.static_power_w)
+        self.temp_c = np.full(self.n, np.nan)  # set by init_temperatures once the plant is known
+        self.fan_speed = np.full(node.nodes, node.fan_min_speed_frac)
+        self.supply_air_c = np.nan
+        self.tflops = np.zeros(self.n)
+        self.node_wall_w = np.zeros(node.nodes)
+        self.shutdown = np.zeros(self.n, dtype=bool)
+        self.power_capped = np.zeros(self.n, dtype=bool)
+        self.thermal = np.zeros(self.n, dtype=bool)
+
+    def design_heat_w(self) -> tuple[float, float]:
+        """Design heat to liquid and to air [W]: every GPU at TDP, fans at full speed."""
+        return design_heat_w(self.path, self.node, self.spec.tdp_w)
+
+    def config(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "gpu": self.spec.name,
+            "gpus": self.n,
+            "nodes": self.node.nodes,
+            "power_cap_w": self.power_cap_w,
+            "cooling": self.cooling,
+            "workload": self.workload.config(),
+        }
+
+    def state(self) -> HallState:
+        return HallState(
+            name=self.name,
+            gpus_per_node=self.node.gpus_per_node,
+            temp_c=self.temp_c,
+            clock_mhz=self.clock_mhz,
+            power_w=self.power_w,
+            tflops=self.tflops,
+            node_wall_w=self.node_wall_w,
+            shutdown=self.shutdown,
+            power_capped=self.power_capped,
+            thermal=self.thermal,
+            supply_air_c=self.supply_air_c,
+            inlet_max_c=self.supply_air_c + self.inlet_offset_max_c,
+            serving=tuple(run.state() for run in self.workload.serving),
+        )
+
+    def init_temperatures(self, supply: Supply) -> None:
+        """Junctions at steady state with the initial power under the plant's initial supply."""
+        sink, r = self.path.sink(self.node, self.power_w, self.fan_speed, supply)
+        self.temp_c = sink + self.power_w * r
+
+    def step(self, t_s: float, dt_s: float, supply: Supply) -> HallStep:
+        spec = self.spec
+        # 1. workload demand (at the previous step's clock)
+        activity = self.workload.activity(t_s, self.clock_mhz, dt_s)
+        running = (activity > 0.0) & ~self.shutdown
+        # 2. governor: boost ceiling from temperature, hardware slowdown, power limit
+        ceiling = gpu.boost_clock_limit(self.temp_c, spec) * gpu.hardware_slowdown_factor(self.temp_c, spec)
+        clock = gpu.power_limit_governor(
+            self.power_cap_w, activity, self.temp_c, ceiling, spec, initial_mhz=self._governor_mhz
+        )
+        self._governor_mhz = clock  # warm start of the next step's solve
+        self.power_capped = running & (clock < ceiling - 1.0)
+        self.thermal = running & (self.temp_c >= spec.slowdown_temp_c)
+        clock = np.where(running, clock, spec.clock_idle_mhz)
+        # 3. power (a GPU past its shutdown temperature is off until it cools below max operating)
+        power = gpu.gpu_power(np.where(running, activity, 0.0), clock, self.temp_c, spec)
+        self.power_w = np.where(self.shutdown, 0.0, power)
+        self.clock_mhz = np.where(self.shutdown, 0.0, clock)
+        self.tflops = self.workload.throughput_tflops(t_s, self.clock_mhz) * running
+        # 4. junction temperature
+        self._junctions(dt_s, supply)
+        # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
+        return self._nodes(running)
+
+    def _junctions(self, dt_s: float, supply: Supply) -> None:
+        spec = self.spec
+        sink, r = self.path.sink(self.node, self.power_w, self.fan_speed, supply)
+        self.supply_air_c = supply.air_c
+        temp = gpu.junction_temperature_rc(
+            self.temp_c, sink, self.power_w, r, self.node.capacitance_j_k, dt_s
+        )
+        # Thermal shutdown trips the moment a junction reaches the threshold, not at the end of
+        # the step: hold a GPU crossing it at the threshold (it is off from the next step on).
+        tripped = (temp >= spec.shutdown_temp_c) & ~self.shutdown
+        self.temp_c = np.where(tripped, spec.shutdown_temp_c, temp)
+        self.shutdown = tripped | (self.shutdown & (self.temp_c > spec.max_operating_temp_c))
+
+    def _nodes(self, running: BoolArray) -> HallStep:
+        node = self.node
+        hottest = self.temp_c.reshape(node.nodes, node.gpus_per_node).max(axis=1)
+        self.fan_speed = gpu.server_fan_speed(
+            hottest, node.fan_temp_low_c, node.fan_temp_high_c, node.fan_min_speed_frac
+        )
+        fans = gpu.fan_power_affinity(node.fan_rated_power_w, self.fan_speed) if self.path.node_fans else 0.0
+        node_gpu = self.power_w.reshape(node.nodes, node.gpus_per_node).sum(axis=1)
+        self.node_wall_w = node_wall_power_w(node_gpu, fans, node)
+        gpu_w = float(node_gpu.sum())
+        it_w = float(self.node_wall_w.sum())
+        liquid = self.path.heat_to_liquid_w(gpu_w, node.nodes * node.base_power_w, it_w, node)
+        airflow = float(self.fan_speed.sum()) * node.airflow_full_speed_m3_s if self.path.node_fans else 0.0
+        return HallStep(
+            gpu_w=gpu_w,
+            node_fans_w=float(np.sum(fans)),
+            it_w=it_w,
+            heat_to_liquid_w=liquid,
+            heat_to_air_w=it_w - liquid,
+            server_airflow_m3_s=airflow,
+            tflops_sum=float(self.tflops.sum()),
+            active_gpus=int(running.sum()),
+            power_capped_gpus=int(self.power_capped.sum()),
+            thermal_gpus=int(self.thermal.sum()),
+            shutdown_gpus=int(self.shutdown.sum()),
+        )
