@@ -14,7 +14,7 @@ import time
 from aidc.hardware.catalog import get_gpu
 from aidc.hardware.interconnect import LINKS
 from aidc.model.presets import get_preset
-from aidc.workload.serving import SchedulerConfig, ServingSim
+from aidc.workload.serving import Pool, SchedulerConfig, ServingSim
 from aidc.workload.steptime import Deployment
 from aidc.workload.traces import load_trace
 
@@ -44,7 +44,7 @@ def rate(dep, sched, replicas: int) -> tuple[float, int]:
         trace = trace.compressed(replicas)
     best = 0.0
     for _ in range(3):
-        sim = ServingSim([(dep, replicas, "pool")], trace, scheduler=sched, router="least-loaded")
+        sim = ServingSim([Pool(dep, replicas)], trace, scheduler=sched, router="least-loaded")
         t0 = time.perf_counter()
         res = sim.run()
         best = max(best, len(trace) / (time.perf_counter() - t0))

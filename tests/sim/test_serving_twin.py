@@ -69,12 +69,12 @@ def test_a_tiered_job_sends_short_prompts_to_the_small_model():
     )
     sim = build_simulation(validate_scenario(serving_scenario(**job)))
     run = sim.halls[0].workload.serving[0]
-    assert [r.pool for r in run.sim.replicas] == ["small"] * 4 + ["large"]
+    assert [r.role for r in run.sim.replicas] == ["small"] * 4 + ["large"]
     assert list(run.tps) == [1, 1, 1, 1, 4]
     for _ in sim.run():
         pass
     served = [r for r in run.sim.requests if r.replica >= 0]
-    assert served and all((r.replica < 4) == (r.prompt <= 512) for r in served)
+    assert served and all((r.replica < 4) == (r.prompt_tokens <= 512) for r in served)
 
 
 def test_serving_telemetry_and_report(tmp_path):

@@ -10,7 +10,7 @@ from aidc.hardware.catalog import get_gpu
 from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
 from aidc.model.accounting import weight_bytes
 from aidc.model.presets import get_preset
-from aidc.workload.serving import SLO, SchedulerConfig, ServingSim
+from aidc.workload.serving import SLO, Pool, PoolRole, SchedulerConfig, ServingSim
 from aidc.workload.steptime import GIB, Deployment
 from aidc.workload.traces import LengthDist, load_trace, make_trace, synthetic_trace
 
@@ -40,6 +40,12 @@ def pressure_trace():
     return make_trace("pressure", arrival, prompt, output, prefix_group=group, prefix_tokens=prefix)
 
 
+def assert_blocks_conserved(kv, requests) -> None:
+    """free + private + cached = HBM blocks; swap likewise."""
+    assert kv.free + sum(r.kv.blocks for r in requests) + kv.cached_blocks == kv.hbm_blocks
+    assert kv.swap_free + sum(r.kv.swapped for r in requests) == kv.swap_blocks
+
+
 def test_memory_pressure_goes_reclaim_then_swap_then_kill_and_loses_no_request():
     sched = SchedulerConfig(
         overcommit_ratio=50.0,
@@ -60,7 +66,7 @@ def test_memory_pressure_goes_reclaim_then_swap_then_kill_and_loses_no_request()
     assert res.finished == res.requests == 22  # every request finished, killed ones recomputed
     assert res.output_tokens == pytest.approx(10 * 2 + 12 * 600)
     rep = sim.replicas[0]
-    rep.kv.check([r.kv for r in sim.requests])
+    assert_blocks_conserved(rep.kv, sim.requests)
     assert rep.kv.free + rep.kv.cached_blocks == rep.kv.hbm_blocks and rep.kv.committed == 0
 
 
@@ -107,15 +113,15 @@ def test_mtp_speculation_keeps_one_plus_p_tokens_per_step():
 def test_same_inputs_same_results_and_routers_spread_load():
     tr = load_trace("azure-conv").head(3000).at_rate(30.0)
     dep = Deployment(LLAMA8, H100)
-    a = ServingSim([(dep, 4, "default")], tr, router="least-loaded").run()
-    b = ServingSim([(dep, 4, "default")], tr, router="least-loaded").run()
+    a = ServingSim([Pool(dep, 4)], tr, router="least-loaded").run()
+    b = ServingSim([Pool(dep, 4)], tr, router="least-loaded").run()
     np.testing.assert_array_equal(a.ttft_s, b.ttft_s)
     assert a.memory_events == b.memory_events
     per = [r["output_tokens"] for r in a.replicas]
     assert min(per) > 0.2 * sum(per)
     small = Deployment(LLAMA8, H100)
     large = Deployment(get_preset("llama-3.1-70b"), H100, tp=4, link=LINKS["nvlink4"])
-    pools = [(small, 1, "small"), (large, 1, "large")]
+    pools = [Pool(small, 1, PoolRole.SMALL), Pool(large, 1, PoolRole.LARGE)]
     res = ServingSim(pools, tr, router="tiered", tier_threshold_tokens=512).run()
     short = tr.prompt_tokens <= 512
     assert res.replicas[0]["prefill_tokens"] == pytest.approx(tr.prompt_tokens[short].sum())
@@ -127,11 +133,8 @@ def test_fused_decode_spans_match_step_by_step_simulation():
     lengths = LengthDist(median=300, sigma=0.5), LengthDist(median=80, sigma=0.7)
     tr = synthetic_trace(300, 20.0, *lengths, seed=3)
     dep = Deployment(LLAMA8, H100)
-    fused = ServingSim(dep, tr)
-    res = fused.run()
-    stepped = ServingSim(dep, tr)
-    stepped._span_length = lambda rep, decode: (1, [])  # the unfused reference
-    ref = stepped.run()
+    res = ServingSim(dep, tr).run()
+    ref = ServingSim(dep, tr, scheduler=SchedulerConfig(fuse_decode_spans=False)).run()
     assert res.replicas[0]["steps"] == ref.replicas[0]["steps"]
     np.testing.assert_allclose(res.ttft_s, ref.ttft_s, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(res.e2e_s, ref.e2e_s, rtol=2e-3)
@@ -154,7 +157,7 @@ def test_bad_serving_input_is_refused_before_running():
 def test_disaggregated_prefill_hands_the_cache_to_the_decode_pool():
     tr = load_trace("azure-conv").head(2000).at_rate(40.0)
     dep = Deployment(get_preset("llama-3.1-70b"), H100, tp=8, link=LINKS["nvlink4"])
-    pools = [(dep, 1, "prefill"), (dep, 2, "decode")]
+    pools = [Pool(dep, 1, PoolRole.PREFILL), Pool(dep, 2, PoolRole.DECODE)]
     sim = ServingSim(pools, tr, router="least-loaded", kv_link=LINKS["ib-ndr"])
     res = sim.run()
     assert res.finished == res.requests == 2000
@@ -174,11 +177,11 @@ def test_disaggregated_prefill_hands_the_cache_to_the_decode_pool():
     )
     assert mean_t == pytest.approx(expected, rel=1e-6)
     for rep in sim.replicas:
-        rep.kv.check([r.kv for r in sim.requests])
+        assert_blocks_conserved(rep.kv, [r for r in sim.requests if r.replica == rep.index])
     with pytest.raises(ValueError, match="needs the link the KV cache crosses"):
         ServingSim(pools, tr)
     with pytest.raises(ValueError, match="both a 'prefill' and a 'decode' pool"):
-        ServingSim([(dep, 1, "prefill")], tr, kv_link=LINKS["ib-ndr"])
+        ServingSim([Pool(dep, 1, PoolRole.PREFILL)], tr, kv_link=LINKS["ib-ndr"])
 
 
 def test_a_higher_priority_request_overtakes_the_queue_of_a_lower_class():

@@ -25,7 +25,8 @@ from aidc.hardware.node import THERMAL_PATHS, NodeSpec
 from aidc.scenario import CoolingConfig, HallConfig, Scenario, ScenarioError, ServingJob
 from aidc.sim.engine import Simulation, supply_of
 from aidc.sim.hall import HallSim
-from aidc.workload.jobs import HallWorkload, ServingRun, build_serving_run
+from aidc.workload.jobs import HallWorkload
+from aidc.workload.serving.deploy import ServingRun, build_serving_run
 
 T = TypeVar("T")
 

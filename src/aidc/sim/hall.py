@@ -16,7 +16,8 @@ from numpy.typing import NDArray
 from aidc.hardware import gpu
 from aidc.hardware.catalog import GPUSpec
 from aidc.hardware.node import NodeSpec, Supply, ThermalPath, design_heat_w, node_wall_power_w
-from aidc.workload.jobs import HallWorkload, ServingState
+from aidc.workload.jobs import HallWorkload
+from aidc.workload.serving.deploy import ServingState
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

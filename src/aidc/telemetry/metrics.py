@@ -26,8 +26,8 @@ import numpy as np
 
 from aidc.sim.engine import HallRecord, StepRecord
 from aidc.units import J_PER_KWH
-from aidc.workload.jobs import ServingState
 from aidc.workload.serving import ServingResult
+from aidc.workload.serving.deploy import ServingState
 
 ENERGY_KEYS = (
     "it",

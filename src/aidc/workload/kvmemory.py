@@ -18,7 +18,8 @@ The analogy is exact enough to name each step after its kernel counterpart:
    ``oom_badness``), loses its cache and is requeued to be recomputed — never dropped.
 
 Every event is counted and logged with its time. Block accounting is by count (no block ids):
-the simulator needs how many blocks each request holds, not where they are.
+the simulator needs how many blocks each request holds, not where they are. This class is the only
+code that changes a block count.
 
 Prefix cache (vLLM's automatic prefix caching, SGLang's RadixAttention): full blocks of a shared
 prefix are keyed by (group, block index); a request whose prefix group is cached references those
@@ -29,7 +30,19 @@ done. Cached blocks nobody references are the reclaimable ones (the page cache).
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+
+class MemoryEvent(NamedTuple):
+    """One logged event of a replica's memory manager."""
+
+    t_s: float
+    kind: str  # defer, reserve, prefix_hit, reclaim, swap_out, swap_in, kill
+    rid: int  # the request (−1 for a reclaim)
+    blocks: int
+    replica: int
 
 
 @dataclass
@@ -45,8 +58,21 @@ class KVRequest:
     admitted_seq: int = 0
 
 
+Victims = Callable[[], Sequence[KVRequest]]
+"""The requests that may be swapped out or killed to make room, in no particular order."""
+
+
+class CachedSequence(Protocol):
+    """A decoding sequence: its memory-manager record and the tokens in its cache."""
+
+    kv: KVRequest
+    context_tokens: float
+
+
 @dataclass
 class KVMemory:
+    """The KV blocks of one replica: HBM, the swap tier, commit charge, prefix cache."""
+
     hbm_blocks: int
     block_tokens: int = 64
     overcommit_ratio: float = 1.0
@@ -54,14 +80,12 @@ class KVMemory:
     low_watermark_blocks: int = 0
     high_watermark_blocks: int = 0
     oom_score_adj: dict[int, int] = field(default_factory=dict)  # by priority class, −1000…1000
-    keep_log: bool = True
+    replica: int = 0  # the replica's index, for the log
     free: int = field(init=False)  # HBM blocks
     swap_free: int = field(init=False)
     committed: int = field(init=False)  # commit charge of the admitted requests [blocks]
     counts: Counter = field(init=False, default_factory=Counter)
-    log: list[tuple[float, str, int, int]] = field(
-        init=False, default_factory=list
-    )  # (t, event, rid, blocks)
+    log: list[MemoryEvent] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         if self.hbm_blocks < 1:
@@ -88,8 +112,7 @@ class KVMemory:
         self.counts[kind] += 1
         if kind in ("alloc", "free"):
             return  # counted, not logged: one per block boundary would swamp the log
-        if self.keep_log:
-            self.log.append((t, kind, rid, blocks))
+        self.log.append(MemoryEvent(t, kind, rid, blocks, self.replica))
 
     @property
     def commit_limit(self) -> int:
@@ -105,6 +128,16 @@ class KVMemory:
 
     def blocks_for(self, tokens: float) -> int:
         return -(-int(tokens) // self.block_tokens) if tokens > 0 else 0
+
+    def shortfall(self, req: KVRequest, tokens: float) -> int:
+        """Blocks ``req`` lacks to hold ``tokens`` (0 or less: it holds enough)."""
+        return -(-int(tokens) // self.block_tokens) - req.blocks - len(req.shared)
+
+    def shortfalls(self, seqs: Sequence[CachedSequence], extra: float) -> list[int]:
+        """:meth:`shortfall` of each sequence for its context + ``extra`` tokens (one call per
+        batch: the serving simulator asks this for every decoding sequence of every step)."""
+        bt = self.block_tokens
+        return [-(-int(s.context_tokens + extra) // bt) - s.kv.blocks - len(s.kv.shared) for s in seqs]
 
     # -- 1. reserve ----------------------------------------------------------------------------------
     def reserve(self, t: float, req: KVRequest, worst_case_tokens: int) -> bool:
@@ -154,7 +187,7 @@ class KVMemory:
             req.blocks -= 1
 
     # -- 2. allocate on first use --------------------------------------------------------------------
-    def allocate(self, t: float, req: KVRequest, n: int, victims) -> list[int]:
+    def allocate(self, t: float, req: KVRequest, n: int, victims: Victims) -> list[int]:
         """Give ``req`` ``n`` more blocks, reclaiming, swapping and killing as needed.
 
         ``victims()`` returns the candidate requests (running or waiting with blocks) in no
@@ -185,6 +218,31 @@ class KVMemory:
         req.blocks += n
         self._event(t, "alloc", req.rid, n)
         return displaced
+
+    def grow(
+        self, t: float, seqs: Sequence[CachedSequence], extra: float, victims: Victims, displaced: list[int]
+    ) -> list[int]:
+        """:meth:`allocate` each sequence its shortfall for its context + ``extra`` tokens, in order,
+        skipping those whose ids are in ``displaced`` (by an earlier allocation of the same step),
+        to which the ids this call displaces are added; returns ``displaced``."""
+        bt = self.block_tokens
+        for s in seqs:
+            k = s.kv
+            need = -(-int(s.context_tokens + extra) // bt) - k.blocks - len(k.shared)
+            if need > 0 and k.rid not in displaced:
+                displaced += self.allocate(t, k, need, victims)
+        return displaced
+
+    def take(self, t: float, seqs: Sequence[CachedSequence], needs: Sequence[int]) -> None:
+        """Give each sequence its ``needs`` blocks at once, from blocks the caller knows are free
+        above the low watermark (a fused decode span takes its blocks at its start)."""
+        taken = 0
+        for s, need in zip(seqs, needs, strict=True):
+            if need > 0:
+                s.kv.blocks += need
+                taken += need
+        self.free -= taken
+        self.counts["alloc"] += 1  # counted, not logged (as _event does)
 
     # -- 3. reclaim ----------------------------------------------------------------------------------
     def reclaim(self, t: float, target: int) -> int:
@@ -254,15 +312,3 @@ class KVMemory:
         self._drop(req)
         self.committed -= req.reserved
         req.reserved = 0
-
-    def check(self, requests) -> None:
-        """Conservation: free + private + cached = HBM blocks, swap likewise (for tests)."""
-        private = sum(r.blocks for r in requests)
-        swapped = sum(r.swapped for r in requests)
-        if self.free + private + self.cached_blocks != self.hbm_blocks:
-            raise AssertionError(
-                f"HBM blocks leak: free {self.free} + private {private} + cached {self.cached_blocks} "
-                f"!= {self.hbm_blocks}"
-            )
-        if self.swap_free + swapped != self.swap_blocks:
-            raise AssertionError(f"swap blocks leak: {self.swap_free} + {swapped} != {self.swap_blocks}")

@@ -213,6 +213,9 @@ class StepCost(NamedTuple):
     flop: float = 0.0  # matmul FLOPs each GPU executes in the step
 
 
+_IDLE = StepCost(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
 class StepTimeModel:
     """Step time of a :class:`Deployment` for a batch described by sums (no per-request loops).
 
@@ -248,6 +251,7 @@ class StepTimeModel:
         self.expert_bytes = per_expert * per_weight  # one expert of one layer [B]
         self.expert_rank_share = imbalance / g
         self.kv_bytes = dep.kv_bytes_per_token_per_gpu
+        self.moe = cfg.is_moe
         peak = dep.gpu.peak_tflops(dep.precision) * 1e12 * dep.compute_frac
         self.flop_s_at_max = peak
         self.byte_s = dep.gpu.hbm_bandwidth_tb_s * 1e12 * dep.memory_frac
@@ -276,7 +280,7 @@ class StepTimeModel:
         """Weights read by one step over ``tokens`` tokens on the busiest GPU [B]."""
         cfg = self.dep.model
         experts = 0.0
-        if cfg.is_moe and tokens > 0:
+        if self.moe and tokens > 0:
             touched = expected_experts_touched(cfg, tokens) * cfg.num_moe_layers
             experts = min(
                 touched * self.expert_rank_share, cfg.num_moe_layers * cfg.n_routed_experts / self.dep.tp
@@ -285,17 +289,29 @@ class StepTimeModel:
         return self.dense_weight_bytes + experts
 
     def decode(self, seqs: int, context: float, q: int = 1, clock_mhz: float | None = None) -> StepCost:
-        """A decode-only step (what fused spans evaluate): ``seqs`` sequences, ``context`` cached
-        tokens; the same arithmetic as :meth:`step` without the prefill terms."""
+        """A decode-only step: ``seqs`` sequences, ``context`` cached tokens; the same arithmetic as
+        :meth:`step` without the prefill terms."""
+        return self.decode_span(seqs, context, context, q, clock_mhz)[0]
+
+    def decode_span(
+        self, seqs: int, context_first: float, context_last: float, q: int = 1, clock_mhz: float | None = None
+    ) -> tuple[StepCost, StepCost]:
+        """The first and the last step of a span of decode-only steps (what fused spans evaluate),
+        at their contexts; the terms that do not depend on the context are computed once."""
         if seqs <= 0:
-            return StepCost(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            return _IDLE, _IDLE
         tokens = seqs * q
         rate = self._rate(clock_mhz)
         lin_c = tokens * (self.lin_flops_per_token + self.head_flops_per_sample) / rate
         lin_m = self.weight_bytes_per_step(tokens) / self.byte_s
-        att_c = (q * context + seqs * q * (q + 1) / 2) * self.att_flops_per_pair_decode / rate
-        att_m = (context + tokens) * self.kv_bytes / self.byte_s
-        return self._cost(lin_c, lin_m, att_c, att_m, self._comm(tokens), rate)
+        comm = self._comm(tokens)
+        new_pairs = seqs * q * (q + 1) / 2
+        costs = []
+        for context in (context_first, context_last):
+            att_c = (q * context + new_pairs) * self.att_flops_per_pair_decode / rate
+            att_m = (context + tokens) * self.kv_bytes / self.byte_s
+            costs.append(self._cost(lin_c, lin_m, att_c, att_m, comm, rate))
+        return costs[0], costs[1]
 
     def _rate(self, clock_mhz: float | None) -> float:
         f_max = self.dep.gpu.clock_max_mhz
@@ -306,7 +322,8 @@ class StepTimeModel:
         if dep.tp <= 1:
             return 0.0
         comm = dep.link.all_reduce_s(tokens * self.allreduce_bytes_per_token, dep.tp)
-        comm += dep.link.all_to_all_s(tokens * self.a2a_bytes_per_token, dep.tp)
+        if self.a2a_bytes_per_token:
+            comm += dep.link.all_to_all_s(tokens * self.a2a_bytes_per_token, dep.tp)
         # the fixed cost of every collective beyond the two charged above
         return comm + max(0, self.collectives_per_step - 2) * dep.link.latency_s
 
@@ -334,7 +351,7 @@ class StepTimeModel:
     ) -> StepCost:
         tokens = prefill_tokens + decode_seqs * q
         if tokens <= 0:
-            return StepCost(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            return _IDLE
         rate = self._rate(clock_mhz)
         sampled = prefill_done + decode_seqs * q
         lin_c = (tokens * self.lin_flops_per_token + sampled * self.head_flops_per_sample) / rate

@@ -1,0 +1,164 @@
+"""Where a scenario's serving job becomes replicas: its pools, its trace, its simulator, and what
+the twin reads of it each step (:class:`ServingState`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from aidc.model.presets import get_preset
+from aidc.scenario import ServingJob
+from aidc.workload.serving.replica import SchedulerConfig
+from aidc.workload.serving.request import SLO, PoolRole
+from aidc.workload.serving.result import ServingResult
+from aidc.workload.serving.simulator import Pool, ServingSim
+from aidc.workload.steptime import Deployment, Device
+from aidc.workload.traces import load_trace
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """A serving job after a step: queues, KV use and cumulative counters."""
+
+    job: str
+    gpus: slice  # the hall's GPUs the job's replicas occupy
+    waiting: int  # requests queued at replicas
+    running: int  # requests in a replica's batch
+    swapped: int  # requests whose KV blocks are in the swap tier
+    kv_used_frac: float  # KV blocks in use, mean over replicas (reclaimable prefix blocks count as free)
+    prefix_cached_blocks: int
+    output_tokens: float  # generated so far
+    prefill_tokens: int  # prompt tokens computed so far
+    arrived: int  # requests routed to a replica so far
+    finished: int
+    swap_outs: int
+    kills: int
+
+
+@dataclass
+class ServingRun:
+    """One serving job of a hall: its simulator and which GPUs its replicas occupy."""
+
+    job: ServingJob
+    gpus: slice
+    sim: ServingSim
+
+    def __post_init__(self) -> None:
+        n = len(self.sim.replicas)
+        self.tps = np.array([r.dep.tp for r in self.sim.replicas])  # GPUs of each replica, in order
+        self.group_starts = np.concatenate([[0], np.cumsum(self.tps)[:-1]])
+        self.activity_s = np.zeros(n)  # per replica, at the last advance
+        self.flop = np.zeros(n)
+
+    def result(self) -> ServingResult:
+        return self.sim.result()
+
+    def state(self) -> ServingState:
+        reps = self.sim.replicas
+        kv_used = [1.0 - (r.kv.free + r.kv.reclaimable_blocks) / r.kv.hbm_blocks for r in reps]
+        return ServingState(
+            job=self.job.name,
+            gpus=self.gpus,
+            waiting=sum(len(r.waiting) for r in reps),
+            running=sum(len(r.running) for r in reps),
+            swapped=sum(len(r.swapped) for r in reps),
+            kv_used_frac=float(np.mean(kv_used)),
+            prefix_cached_blocks=sum(r.kv.cached_blocks for r in reps),
+            output_tokens=float(sum(r.output_tokens for r in reps)),
+            prefill_tokens=sum(r.prefill_tokens for r in reps),
+            arrived=self.sim.arrived,
+            finished=self.sim.finished,
+            swap_outs=sum(r.kv.counts["swap_out"] for r in reps),
+            kills=sum(r.kv.counts["kill"] for r in reps),
+        )
+
+
+def serving_pools(job: ServingJob, device: Device, links: Mapping, gpus: int) -> list[Pool]:
+    """The replica pools of a serving job on ``gpus`` GPUs of ``device``: one pool; or prefill and
+    decode pools (disaggregated); or, for the tiered router, the small model's pool first."""
+
+    def deployment(model: str, tp: int) -> Deployment:
+        return Deployment(
+            get_preset(model),
+            device,
+            tp=tp,
+            expert_parallel=job.expert_parallel and get_preset(model).is_moe,
+            precision=job.precision,
+            kv_bits=job.kv_bits,
+            link=links[job.link],
+            max_violation=job.max_violation,
+        )
+
+    _check_tiling(job, gpus)
+    pools: list[Pool] = []
+    if job.small_model is not None:
+        small = deployment(job.small_model, job.small_gpus_per_replica)
+        pools.append(Pool(small, job.small_replicas, PoolRole.SMALL))
+        gpus -= job.small_replicas * job.small_gpus_per_replica
+    dep = deployment(job.model, job.gpus_per_replica)
+    replicas = gpus // job.gpus_per_replica
+    if job.small_model is not None:
+        pools.append(Pool(dep, replicas, PoolRole.LARGE))
+    elif job.prefill_replicas is not None:
+        decode = replicas - job.prefill_replicas
+        pools += [Pool(dep, job.prefill_replicas, PoolRole.PREFILL), Pool(dep, decode, PoolRole.DECODE)]
+    else:
+        pools.append(Pool(dep, replicas, PoolRole.SERVE))
+    return pools
+
+
+def build_serving_run(
+    job: ServingJob, device: Device, gpus: slice, links: Mapping, tiers: Mapping, seed: int = 0
+) -> ServingRun:
+    """The :class:`ServingRun` of a scenario's serving job on the GPUs ``gpus`` of ``device``
+    (hardware objects are passed in, by name maps, from the layer that owns them); ``seed`` draws
+    the shared prefixes. ``ValueError`` if the replicas do not tile the GPUs, the model does not
+    fit them, or the trace does not load."""
+    pools = serving_pools(job, device, links, gpus.stop - gpus.start)
+    trace = load_trace(job.trace)
+    if job.trace_start_s:
+        trace = trace.window(job.trace_start_s, trace.duration_s + 1.0)
+    if job.rate_per_s is not None:
+        trace = trace.at_rate(job.rate_per_s)
+    if job.shared_prefix is not None:
+        sp = job.shared_prefix
+        trace = trace.with_shared_prefix(groups=sp.groups, tokens=sp.tokens, share=sp.share, seed=seed)
+    sched = SchedulerConfig(
+        max_num_seqs=job.max_num_seqs,
+        max_batched_tokens=job.max_batched_tokens,
+        max_tokens=job.max_tokens,
+        overcommit_ratio=job.overcommit_ratio,
+        swap_tier=tiers[job.swap_tier] if job.swap_tier else None,
+        swap_gb=job.swap_gb,
+        prefix_caching=job.prefix_caching,
+        mtp_acceptance=job.mtp_acceptance,
+    )
+    slo = SLO(job.slo_ttft_s, job.slo_tpot_s, job.slo_e2e_s)
+    kv_link = links[job.kv_transfer_link] if job.prefill_replicas is not None else None
+    sim = ServingSim(
+        pools,
+        trace,
+        scheduler=sched,
+        router=job.router,
+        tier_threshold_tokens=job.tier_threshold_tokens,
+        slo=slo,
+        kv_link=kv_link,
+        start_s=job.start_s,
+    )
+    return ServingRun(job, gpus, sim)
+
+
+def _check_tiling(job: ServingJob, gpus: int) -> None:
+    small_gpus = job.small_replicas * job.small_gpus_per_replica if job.small_model else 0
+    if gpus - small_gpus < job.gpus_per_replica or (gpus - small_gpus) % job.gpus_per_replica:
+        raise ValueError(
+            f"its {gpus} GPUs (less {small_gpus} for the small model) do not split into "
+            f"replicas of gpus_per_replica = {job.gpus_per_replica}"
+        )
+    replicas = (gpus - small_gpus) // job.gpus_per_replica
+    if job.prefill_replicas is not None and job.prefill_replicas >= replicas:
+        raise ValueError(
+            f"prefill_replicas = {job.prefill_replicas} leaves none of its {replicas} replicas to decode"
+        )

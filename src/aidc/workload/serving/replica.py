@@ -1,0 +1,407 @@
+"""One model replica: its queues, its KV memory, its step-time model, and how it forms a batch.
+
+Each replica runs a vLLM-style scheduler (Kwon et al., SOSP 2023; chunked prefill as in
+Sarathi-Serve, Agrawal et al., OSDI 2024). :meth:`Replica.plan` forms the next step: swap requests
+back in, give each decoding sequence its token(s), continue chunked prefills, then admit waiting
+requests (priority class first, then arrival) while the step's token budget, the sequence limit,
+the memory manager's commit limit and the free blocks allow (a new request's first chunk must fit
+without displacing anyone, vLLM's ``can_allocate``). :meth:`Replica.settle` books the step when it
+ends. A request the memory manager kills is requeued at the front and recomputes its prompt and
+the tokens it had generated (vLLM's recompute preemption): no request is lost.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
+
+from aidc.workload.kvmemory import KVMemory, KVRequest
+from aidc.workload.serving.request import PoolRole, Request, RequestState
+from aidc.workload.serving.spans import Work, span_steps
+from aidc.workload.steptime import Deployment, StepTimeModel
+
+WAITING, PREFILL, DECODE, SWAPPED, DONE = RequestState  # local names: the hot path compares them
+
+
+class SwapTier(Protocol):
+    """Memory below HBM (:class:`aidc.hardware.interconnect.MemoryTier` is one)."""
+
+    name: str
+    capacity_gb: float
+
+    def transfer_s(self, nbytes: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    max_num_seqs: int = 256
+    """Sequences in a step at most (vLLM ``max_num_seqs``)."""
+    max_batched_tokens: int = 8192
+    """Token budget of one step (vLLM V1's default ``max_num_batched_tokens`` for serving)."""
+    max_tokens: int = 4096
+    """Worst-case output a request may generate: what admission reserves."""
+    overcommit_ratio: float = 4.0
+    """Commit limit = swap blocks + HBM blocks × this (Linux ``vm.overcommit_ratio``)."""
+    low_watermark_frac: float = 0.01
+    high_watermark_frac: float = 0.02
+    swap_tier: SwapTier | None = None
+    """Where KV blocks are swapped to (e.g. ``MEMORY_TIERS["host-dram-pcie5"]``); None: no swap,
+    a memory shortfall kills at once."""
+    swap_gb: float | None = None
+    """Swap space per GPU [GB]; the tier's capacity if None."""
+    oom_score_adj: tuple[int, ...] = ()
+    """Per priority class (index), −1000…1000, as Linux's ``oom_score_adj``."""
+    prefix_caching: bool = True
+    mtp_acceptance: float | None = None
+    """Acceptance rate of MTP drafts; None disables speculative decoding."""
+    draft_tokens: int = 1
+    fuse_decode_spans: bool = True
+    """Run consecutive decode-only steps as one span (same results, far fewer events)."""
+
+    def __post_init__(self) -> None:
+        if self.max_num_seqs < 1 or self.max_batched_tokens < 1 or self.max_tokens < 1:
+            raise ValueError(
+                "max_num_seqs, max_batched_tokens and max_tokens must be >= 1, got "
+                f"{self.max_num_seqs}, {self.max_batched_tokens}, {self.max_tokens}"
+            )
+        if not 0.0 <= self.low_watermark_frac <= self.high_watermark_frac < 0.5:
+            raise ValueError(
+                "need 0 <= low_watermark_frac <= high_watermark_frac < 0.5, got "
+                f"{self.low_watermark_frac}, {self.high_watermark_frac}"
+            )
+        if self.mtp_acceptance is not None and not 0.0 <= self.mtp_acceptance <= 1.0:
+            raise ValueError(f"mtp_acceptance must be in [0, 1], got {self.mtp_acceptance}")
+        if self.draft_tokens < 1:
+            raise ValueError(f"draft_tokens must be >= 1, got {self.draft_tokens}")
+        if not self.overcommit_ratio > 0:
+            raise ValueError(f"overcommit_ratio must be > 0, got {self.overcommit_ratio}")
+
+    @property
+    def tokens_per_step(self) -> tuple[int, float]:
+        """(tokens verified, tokens kept) per decoding sequence and step: MTP speculative decoding
+        (DeepSeek-V3 §2.2, §5.4.3) verifies ``1 + draft_tokens`` and keeps the expected count."""
+        if self.mtp_acceptance is None:
+            return 1, 1.0
+        d, p = self.draft_tokens, self.mtp_acceptance
+        # draft i is kept only if drafts 1..i all are: expected kept = 1 + p + p² + … + p^d
+        return 1 + d, sum(p**i for i in range(d + 1))
+
+
+class Replica:
+    """One model replica: queues, memory manager, step-time model and counters."""
+
+    def __init__(self, index: int, dep: Deployment, cfg: SchedulerConfig, role: PoolRole):
+        self.index, self.dep, self.cfg, self.role = index, dep, cfg, role
+        self.step_time = StepTimeModel(dep)
+        self.verified, self.kept = cfg.tokens_per_step
+        self.fuse = cfg.fuse_decode_spans
+        self.tier = cfg.swap_tier
+        swap_blocks = 0
+        if self.tier is not None:
+            gb = self.tier.capacity_gb if cfg.swap_gb is None else cfg.swap_gb
+            swap_blocks = int(gb * 1e9 // dep.block_bytes_per_gpu)
+        blocks = dep.kv_blocks
+        self.kv = KVMemory(
+            hbm_blocks=blocks,
+            block_tokens=dep.block_tokens,
+            overcommit_ratio=cfg.overcommit_ratio,
+            swap_blocks=swap_blocks,
+            low_watermark_blocks=int(blocks * cfg.low_watermark_frac),
+            high_watermark_blocks=int(blocks * cfg.high_watermark_frac),
+            oom_score_adj=dict(enumerate(cfg.oom_score_adj)),
+            replica=index,
+        )
+        self.waiting: deque[Request] = deque()
+        self.running: list[Request] = []
+        self.swapped: list[Request] = []
+        self.clock_mhz: float = dep.gpu.clock_max_mhz
+        self.work: Work | None = None
+        self.version = 0  # of the step-end event that is still valid
+        self.load = 0  # requests routed here and not finished or handed over
+        self.finished = 0
+        self.prefilled: list[Request] = []  # for the decode pool, until the simulator ships them
+        # counters
+        self.steps = 0
+        self.busy_s = 0.0
+        self.activity_s = 0.0  # ∫ activity dt over busy time
+        self.flop = 0.0  # matmul FLOPs per GPU
+        self.prefill_tokens = 0
+        self.output_tokens = 0.0
+        self.swap_s = 0.0
+        self.max_queue = 0
+        self.prefix_hit_tokens = 0
+        self.prefix_lookup_tokens = 0
+
+    # -- queue -----------------------------------------------------------------------------------
+    def enqueue(self, req: Request, front: bool = False) -> None:
+        """Queue ``req``: at the front (a killed request), or by class (0 first), then arrival."""
+        req.state = WAITING
+        req.replica = self.index
+        waiting = self.waiting
+        if front:
+            waiting.appendleft(req)
+        elif waiting and waiting[-1].kv.priority > req.kv.priority:
+            i = next(i for i, w in enumerate(waiting) if w.kv.priority > req.kv.priority)
+            waiting.insert(i, req)
+        else:
+            waiting.append(req)
+        self.max_queue = max(self.max_queue, len(waiting))
+
+    # -- forming a step --------------------------------------------------------------------------
+    def plan(self, now: float) -> Work | None:
+        """Start the next step (or span) at ``now``; None if there is nothing to run."""
+        while True:
+            transfer = self._swap_in(now) if self.swapped else 0.0
+            decode, chunks = self._schedule(now)
+            if not decode and not chunks:
+                self.work = None
+                return None
+            if not chunks and self.fuse:
+                k, needs = span_steps(decode, self.kv, self.kept, self.verified)
+                if k > 1:
+                    return self._launch_span(now, decode, k, needs, transfer)
+            transfer += self._allocate(now, decode, chunks)
+            chunks = [(r, c) for r, c in chunks if r.state == PREFILL]
+            decode = [r for r in decode if r.state == DECODE]
+            if decode or chunks:
+                return self._launch_step(now, decode, chunks, transfer)
+            if not (self.waiting or self.swapped):  # everything scheduled was displaced
+                self.work = None
+                return None
+
+    def _swap_in(self, now: float) -> float:
+        """Swap requests back in, oldest first, while memory allows; the transfer time [s]."""
+        transfer = 0.0
+        kv, max_seqs = self.kv, self.cfg.max_num_seqs
+        while self.swapped and len(self.running) < max_seqs and kv.can_swap_in(self.swapped[0].kv):
+            req = self.swapped.pop(0)
+            transfer += self.tier.transfer_s(kv.swap_in(now, req.kv) * self.dep.block_bytes_per_gpu)
+            req.state = DECODE if req.prefilled_tokens >= req.target_tokens else PREFILL
+            self.running.append(req)
+        return transfer
+
+    def _schedule(self, now: float) -> tuple[list[Request], list[tuple[Request, int]]]:
+        """The step's decoding sequences and prompt chunks, admitting waiting requests."""
+        budget, max_seqs = self.cfg.max_batched_tokens, self.cfg.max_num_seqs
+        running, waiting = self.running, self.waiting
+        decode: list[Request] = []
+        prefilling: list[Request] = []
+        for r in running:
+            (decode if r.state == DECODE else prefilling).append(r)
+        budget -= len(decode) * self.verified
+        chunks: list[tuple[Request, int]] = []
+        for r in prefilling:
+            if budget <= 0:
+                break
+            c = min(r.target_tokens - r.prefilled_tokens, budget)
+            chunks.append((r, c))
+            budget -= c
+        while waiting and budget > 0 and len(running) < max_seqs:
+            req = waiting[0]
+            if not self._admit(now, req, budget):
+                break
+            if req.state == DECODE:  # prefilled elsewhere: it decodes at once
+                decode.append(req)
+                budget -= self.verified
+            else:
+                c = min(req.target_tokens - req.prefilled_tokens, budget)
+                chunks.append((req, c))
+                budget -= c
+        return decode, chunks
+
+    def _admit(self, now: float, req: Request, budget: int) -> bool:
+        """Move the head of the queue into the batch if its first step fits without swapping or
+        killing others (pressure comes from the growth of admitted requests)."""
+        kv = self.kv
+        handed_over = req.prefilled_tokens >= req.target_tokens
+        tokens = req.context_tokens + self.verified if handed_over else min(req.target_tokens, budget)
+        if kv.blocks_for(tokens) > kv.free + kv.reclaimable_blocks - kv.low_watermark_blocks:
+            kv.counts["defer"] += 1
+            return False
+        if req.kv.reserved == 0 and not kv.reserve(now, req.kv, req.prompt_tokens + self.cfg.max_tokens):
+            return False
+        self.waiting.popleft()
+        self.running.append(req)
+        if handed_over:
+            req.state = DECODE
+            return True
+        if self.cfg.prefix_caching and req.prefix_group >= 0 and req.prefilled_tokens == 0:
+            cap = min(req.prefix_tokens, req.target_tokens - 1)
+            hit = kv.lookup_prefix(now, req.kv, req.prefix_group, cap)
+            req.prefilled_tokens = hit
+            self.prefix_hit_tokens += hit
+            self.prefix_lookup_tokens += req.prefix_tokens
+        req.state = PREFILL
+        return True
+
+    def _allocate(self, now: float, decode: list[Request], chunks: list[tuple[Request, int]]) -> float:
+        """Blocks for this step (allocate on first use); the swap-out transfer time [s]. A request
+        displaced by an earlier allocation of the step is skipped."""
+        kv, transfer, displaced = self.kv, 0.0, []
+        for r, c in chunks:
+            if r.state == PREFILL:
+                rids = kv.allocate(now, r.kv, kv.shortfall(r.kv, r.prefilled_tokens + c), self._victims)
+                if rids:
+                    transfer += self._displace(now, rids)
+                    displaced += rids
+        n = len(displaced)
+        kv.grow(now, decode, self.verified, self._victims, displaced)
+        return transfer + self._displace(now, displaced[n:])
+
+    def _victims(self) -> list[KVRequest]:
+        return [r.kv for r in self.running]
+
+    def _displace(self, now: float, rids: list[int]) -> float:
+        """Requests swapped out or killed by the memory manager leave the batch; returns the
+        time of the swap-out transfers [s]."""
+        transfer = 0.0
+        for rid in rids:
+            req = next((r for r in self.running if r.rid == rid), None)
+            if req is None:
+                continue
+            self.running.remove(req)
+            if req.kv.swapped:
+                req.state = SWAPPED
+                req.swaps += 1
+                self.swapped.append(req)
+                transfer += self.tier.transfer_s(req.kv.swapped * self.dep.block_bytes_per_gpu)
+            else:  # killed: recompute prompt + generated tokens later
+                req.kills += 1
+                req.target_tokens = req.prompt_tokens + int(req.generated_tokens)
+                req.prefilled_tokens = 0
+                req.context_tokens = 0.0
+                self.enqueue(req, front=True)
+        return transfer
+
+    def _launch_step(
+        self, now: float, decode: list[Request], chunks: list[tuple[Request, int]], transfer: float
+    ) -> Work:
+        cost = self.step_time.step(
+            prefill_tokens=sum([c for _, c in chunks]),
+            prefill_pairs=sum([c * r.prefilled_tokens + c * (c + 1) / 2 for r, c in chunks]),
+            prefill_context=sum([r.prefilled_tokens + c for r, c in chunks]),
+            prefill_done=sum([1 for r, c in chunks if r.prefilled_tokens + c >= r.target_tokens]),
+            decode_seqs=len(decode),
+            decode_context=sum([r.context_tokens for r in decode]),
+            q=self.verified,
+            clock_mhz=self.clock_mhz,
+        )
+        self.version += 1
+        self.work = Work(
+            start_s=now,
+            first_s=cost.time_s + transfer,
+            growth_s=0.0,
+            steps=1,
+            activity=cost.activity,
+            flop_per_step=cost.flop,
+            transfer_s=transfer,
+            chunks=tuple(chunks),
+            decode=tuple(decode),
+            version=self.version,
+        )
+        return self.work
+
+    def _launch_span(
+        self, now: float, decode: list[Request], k: int, needs: list[int], transfer: float
+    ) -> Work:
+        """A span of ``k`` decode steps: its blocks are taken now, its step time is linear in the
+        context between the first and the last step."""
+        self.kv.take(now, decode, needs)
+        n = len(decode)
+        ctx0 = sum([r.context_tokens for r in decode])  # a list: faster than a generator here
+        ctx1 = ctx0 + (k - 1) * n * self.kept
+        c0, c1 = self.step_time.decode_span(n, ctx0, ctx1, self.verified, self.clock_mhz)
+        self.version += 1
+        self.work = Work(
+            start_s=now,
+            first_s=c0.time_s + transfer / k,
+            growth_s=(c1.time_s - c0.time_s) / (k - 1),
+            steps=k,
+            activity=0.5 * (c0.activity + c1.activity),
+            flop_per_step=0.5 * (c0.flop + c1.flop),
+            transfer_s=transfer,
+            chunks=(),
+            decode=tuple(decode),
+            version=self.version,
+        )
+        return self.work
+
+    def cut(self, t_s: float) -> float | None:
+        """End a running span with the step in progress at ``t_s``; its new end [s], or None."""
+        work = self.work
+        if work is None or not work.cut_at(t_s):
+            return None
+        self.version += 1
+        work.version = self.version
+        return work.end_s
+
+    # -- settling a step -------------------------------------------------------------------------
+    def settle(self, now: float) -> None:
+        """Book the step (or span) that ends at ``now``: tokens, first tokens, finished requests;
+        a prefill replica's completed prompts wait in ``prefilled`` for the decode pool."""
+        work = self.work
+        self.work = None
+        elapsed = work.duration_s
+        self.flop += work.flop_per_step * work.steps
+        self.steps += work.steps
+        self.busy_s += elapsed
+        self.activity_s += work.activity * elapsed
+        self.swap_s += work.transfer_s
+        for r, c in work.chunks:
+            self._prefilled(now, r, c)
+        kept = self.kept * work.steps
+        produced = 0.0
+        for r in work.decode:
+            if r.state != DECODE:
+                continue
+            left = r.output_tokens - r.generated_tokens
+            if left > kept + 1e-9:
+                r.generated_tokens += kept
+                r.context_tokens += kept
+                produced += kept
+            else:  # the last tokens of this request
+                r.generated_tokens = float(r.output_tokens)
+                r.context_tokens += left
+                produced += left
+                self._finish(now, r)
+        self.output_tokens += produced
+
+    def _prefilled(self, now: float, r: Request, c: int) -> None:
+        r.prefilled_tokens += c
+        self.prefill_tokens += c
+        if r.prefilled_tokens < r.target_tokens:
+            return
+        # the step that completes a prompt samples a token
+        if math.isnan(r.first_token_s):
+            r.first_token_s = now
+        if self.cfg.prefix_caching and r.prefix_group >= 0:
+            self.kv.publish_prefix(r.kv, r.prefix_group, min(r.prefix_tokens, r.target_tokens - 1))
+        r.generated_tokens += 1.0
+        r.context_tokens = float(r.target_tokens)
+        r.state = DECODE
+        self.output_tokens += 1.0
+        if r.generated_tokens >= r.output_tokens:
+            self._finish(now, r)
+        elif self.role == PoolRole.PREFILL:
+            self._release(now, r)
+            r.state = WAITING
+            self.prefilled.append(r)
+
+    def _finish(self, now: float, r: Request) -> None:
+        r.state = DONE
+        r.done_s = now
+        self.finished += 1
+        self._release(now, r)
+
+    def _release(self, now: float, r: Request) -> None:
+        self.load -= 1
+        self.running.remove(r)
+        self.kv.release(now, r.kv)
+
+    def kv_transfer_bytes(self, r: Request) -> float:
+        """Bytes of ``r``'s cache each GPU of this replica sends to a decode replica (every GPU
+        sends its share at once; an MLA latent is replicated, so each GPU holds all of it)."""
+        per_token = self.dep.kv_bytes_per_token_per_gpu * (1 if self.dep.model.is_mla else self.dep.tp)
+        return r.target_tokens * per_token / self.dep.tp

@@ -1,0 +1,81 @@
+"""Routers: which replica a new request is queued at, by name (:data:`ROUTERS`).
+
+A router sees the replicas that take new requests: the prefill pool when prefill and decode are
+disaggregated, otherwise all of them. A prefilled request is handed to the least-loaded replica of
+the decode pool (:func:`least_loaded`). Load is the count of requests routed to a replica and not
+yet finished or handed over, as in Vidur's least-outstanding-requests scheduler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from aidc.workload.serving.replica import Replica
+from aidc.workload.serving.request import PoolRole, Request
+
+
+class Router(Protocol):
+    def route(self, req: Request) -> Replica: ...
+
+
+def _by_load(rep: Replica) -> tuple[int, int]:
+    return rep.load, rep.index
+
+
+def least_loaded(replicas: Sequence[Replica]) -> Replica:
+    """The replica with the fewest outstanding requests (the lowest index on a tie)."""
+    return min(replicas, key=_by_load)
+
+
+class RoundRobin:
+    """Each request to the next replica in turn."""
+
+    def __init__(self, entry: Sequence[Replica], tier_threshold_tokens: int):
+        self.entry, self.next = list(entry), 0
+
+    def route(self, req: Request) -> Replica:
+        rep = self.entry[self.next % len(self.entry)]
+        self.next += 1
+        return rep
+
+
+class LeastLoaded:
+    """Each request to the replica with the fewest outstanding requests."""
+
+    def __init__(self, entry: Sequence[Replica], tier_threshold_tokens: int):
+        self.entry = list(entry)
+
+    def route(self, req: Request) -> Replica:
+        return least_loaded(self.entry)
+
+
+class Tiered:
+    """Prompts of at most ``tier_threshold_tokens`` to the small model's pool, the rest to the large
+    model's, least-loaded within the pool."""
+
+    def __init__(self, entry: Sequence[Replica], tier_threshold_tokens: int):
+        self.small = [r for r in entry if r.role == PoolRole.SMALL]
+        self.large = [r for r in entry if r.role == PoolRole.LARGE]
+        if not self.small or not self.large:
+            roles = sorted({r.role.value for r in entry})
+            raise ValueError(f"the tiered router needs pools named 'small' and 'large', got {roles}")
+        self.threshold = tier_threshold_tokens
+
+    def route(self, req: Request) -> Replica:
+        return least_loaded(self.small if req.prompt_tokens <= self.threshold else self.large)
+
+
+ROUTERS: dict[str, Callable[[Sequence[Replica], int], Router]] = {
+    "round-robin": RoundRobin,
+    "least-loaded": LeastLoaded,
+    "tiered": Tiered,
+}
+"""Routers by the scenario's ``router`` name: (replicas taking new requests, tier threshold) → router."""
+
+
+def make_router(name: str, replicas: Sequence[Replica], tier_threshold_tokens: int) -> Router:
+    if name not in ROUTERS:
+        raise ValueError(f"router must be one of {', '.join(ROUTERS)}, got {name!r}")
+    prefill = [r for r in replicas if r.role == PoolRole.PREFILL]
+    return ROUTERS[name](prefill or replicas, tier_threshold_tokens)
