@@ -85,8 +85,28 @@ def test_thermal_rc_hand_values():
     # One time constant: 63.2 % of the way to T_ss = 25 + 500·0.04 = 45 °C.
     r, c = 0.04, 500.0
     t = g.junction_temperature_rc(25.0, 25.0, 500.0, r, c, dt_s=r * c)
-    assert float(t) == pytest.approx(45.0 - 20.0 * np.exp(-1.0))
-    assert float(g.junction_temperature_rc(25.0, 25.0, 500.0, r, c, dt_s=1e6)) == pytest.approx(45.0)
+    assert float(t.end_c) == pytest.approx(45.0 - 20.0 * np.exp(-1.0))
+    # mean over one time constant: 45 − 20·(1 − e^−1)
+    assert float(t.mean_c) == pytest.approx(45.0 - 20.0 * (1.0 - np.exp(-1.0)))
+    assert float(g.junction_temperature_rc(25.0, 25.0, 500.0, r, c, dt_s=1e6).end_c) == pytest.approx(45.0)
+
+
+def test_leakage_feedback_raises_the_steady_state_and_its_energy_is_step_independent():
+    r, c, g_w_k = 0.04, 500.0, 5.0  # leakage rising 5 W/K: T_ss = 25 + 500·R/(1 − g·R) = 50 °C
+    assert float(g.junction_temperature_rc(25.0, 25.0, 500.0, r, c, 1e6, g_w_k).end_c) == pytest.approx(50.0)
+    # 60 s in one step or in 60 steps of 1 s (power re-linearized each step, as the hall does):
+    # the same end temperature and energy
+    one = g.junction_temperature_rc(25.0, 25.0, 500.0, r, c, 60.0, g_w_k)
+    t, energy = 25.0, 0.0
+    for _ in range(60):
+        p = 500.0 + g_w_k * (t - 25.0)
+        step = g.junction_temperature_rc(t, 25.0, p, r, c, 1.0, g_w_k)
+        energy += p + g_w_k * (float(step.mean_c) - t)
+        t = float(step.end_c)
+    assert t == pytest.approx(float(one.end_c), rel=1e-9)
+    assert energy == pytest.approx(60.0 * (500.0 + g_w_k * (float(one.mean_c) - 25.0)), rel=1e-9)
+    leak = g.leakage_power_exponential(60.0, H100.voltage_max_v, H100)
+    assert float(g.leakage_slope_w_k(leak, H100)) == pytest.approx(H100.leakage_ref_w * np.log(2.0) / 10.0)
 
 
 def test_fan_affinity_and_heatsink_resistance():

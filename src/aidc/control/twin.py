@@ -197,11 +197,10 @@ class HallTwin:
             self._lookahead = first if out else None
 
     def _copy_sim(self, sim: Simulation) -> Simulation:
-        # share what never changes during a run: scenario, weather, GPU specs, node constants and
-        # the workload's job tables (a control hall runs no serving job, whose state would change)
+        # share what never changes during a run: scenario, weather, GPU specs and node constants
         shared = [sim.scenario, sim.weather]
         for hall in sim.halls:
-            shared += [hall.spec, hall.node, hall.path, hall.workload]
+            shared += [hall.spec, hall.node, hall.path]
         return copy.deepcopy(sim, {id(o): o for o in shared})
 
     def _adopt_lookahead(self, seconds: float) -> TwinStep | None:

@@ -7,6 +7,8 @@ descriptions of what the hardware does; each docstring states its source and val
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -93,14 +95,18 @@ def gpu_power(
     activity: ArrayLike, clock_mhz: ArrayLike, junction_temp_c: ArrayLike, spec: GPUSpec
 ) -> FloatArray:
     """Board power: static + leakage + dynamic [W] at the given clock and temperature."""
+    return gpu_power_and_leakage(activity, clock_mhz, junction_temp_c, spec)[0]
+
+
+def gpu_power_and_leakage(
+    activity: ArrayLike, clock_mhz: ArrayLike, junction_temp_c: ArrayLike, spec: GPUSpec
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`gpu_power` [W] and its leakage part [W] (what rises with temperature)."""
     v = voltage_linear_vf(
         clock_mhz, spec.clock_idle_mhz, spec.clock_max_mhz, spec.voltage_idle_v, spec.voltage_max_v
     )
-    return (
-        spec.static_power_w
-        + leakage_power_exponential(junction_temp_c, v, spec)
-        + dynamic_power_cmos(activity, clock_mhz, v, spec)
-    )
+    leakage = leakage_power_exponential(junction_temp_c, v, spec)
+    return spec.static_power_w + leakage + dynamic_power_cmos(activity, clock_mhz, v, spec), leakage
 
 
 def boost_clock_limit(junction_temp_c: ArrayLike, spec: GPUSpec) -> FloatArray:
@@ -182,6 +188,11 @@ def power_limit_governor(
     return np.clip(f, spec.clock_min_mhz, ceiling)
 
 
+class JunctionStep(NamedTuple):
+    end_c: FloatArray  # junction temperature at the end of the step [°C]
+    mean_c: FloatArray  # its average over the step [°C]
+
+
 def junction_temperature_rc(
     junction_temp_c: ArrayLike,
     sink_temp_c: ArrayLike,
@@ -189,18 +200,43 @@ def junction_temperature_rc(
     resistance_k_w: ArrayLike,
     capacitance_j_k: ArrayLike,
     dt_s: float,
-) -> FloatArray:
-    """Junction temperature after ``dt_s`` of a first-order thermal RC [°C].
+    power_slope_w_k: ArrayLike = 0.0,
+) -> JunctionStep:
+    """Junction temperature over ``dt_s`` of a first-order thermal RC whose power rises with it [°C].
 
-    C·dT/dt = P − (T − T_sink)/R, integrated exactly for constant P and T_sink over the step:
-    T(t+dt) = T_ss + (T − T_ss)·exp(−dt/(R·C)), T_ss = T_sink + P·R. Unconditionally stable for
-    any ``dt_s``. ``sink_temp_c`` is the coolant at the cold plate (liquid), the fluid (immersion)
-    or the inlet air (heat sink). One node per GPU: the package, TIM and sink lumped (a
-    single-node Foster network); valid for time steps longer than the die's own ~10 ms constant.
+    C·dT/dt = P(T) − (T − T_sink)/R with P(T) = P₀ + g·(T − T₀) (``power_w`` = P₀ at the start
+    temperature T₀, ``power_slope_w_k`` = g, the leakage feedback linearized at T₀), integrated
+    exactly for constant P₀, g and T_sink: with k = 1/R − g,
+
+        T_ss = (P₀ − g·T₀ + T_sink/R) / k,   τ = C / k
+        T(t) = T_ss + (T₀ − T_ss)·exp(−t/τ)
+        T̄    = T_ss + (T₀ − T_ss)·(τ/dt)·(1 − exp(−dt/τ))   (the mean over the step)
+
+    so the step's mean power is P₀ + g·(T̄ − T₀), whatever ``dt_s`` is. With g = 0 this is the
+    plain RC, T_ss = T_sink + P·R, unconditionally stable; g ≥ 1/R is thermal runaway (the power
+    limiter, not this function, is what stops it: callers pass g = 0 for power-capped GPUs).
+    ``sink_temp_c`` is the coolant at the cold plate (liquid), the fluid (immersion) or the inlet
+    air (heat sink). One node per GPU: the package, TIM and sink lumped (a single-node Foster
+    network); valid for time steps longer than the die's own ~10 ms constant. Source: the linear
+    first-order ODE's exact solution (e.g. Incropera, Fundamentals of Heat and Mass Transfer, 7th
+    ed., §5.3, lumped capacitance with a heat source).
     """
-    t_ss = np.asarray(sink_temp_c) + np.asarray(power_w) * np.asarray(resistance_k_w)
-    decay = np.exp(-dt_s / (np.asarray(resistance_k_w) * np.asarray(capacitance_j_k)))
-    return t_ss + (np.asarray(junction_temp_c) - t_ss) * decay
+    t0 = np.asarray(junction_temp_c, dtype=np.float64)
+    r = np.asarray(resistance_k_w, dtype=np.float64)
+    g = np.asarray(power_slope_w_k, dtype=np.float64)
+    k = 1.0 / r - g
+    t_ss = (np.asarray(power_w) - g * t0 + np.asarray(sink_temp_c) / r) / k
+    tau = np.asarray(capacitance_j_k) / k
+    decay = np.exp(-dt_s / tau)
+    end = t_ss + (t0 - t_ss) * decay
+    mean = t_ss + (t0 - t_ss) * (tau / dt_s) * (1.0 - decay)
+    return JunctionStep(end, mean)
+
+
+def leakage_slope_w_k(leakage_w: ArrayLike, spec: GPUSpec) -> FloatArray:
+    """dP_leak/dT of :func:`leakage_power_exponential` at a leakage of ``leakage_w`` [W/K]:
+    P_leak · ln 2 / ΔT_2."""
+    return np.asarray(leakage_w) * (np.log(2.0) / spec.leakage_doubling_c)
 
 
 def heatsink_resistance_airflow(

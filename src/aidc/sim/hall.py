@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from aidc.hardware import gpu
 from aidc.hardware.catalog import GPUSpec
+from aidc.hardware.clocks import ClockLimits
 from aidc.hardware.node import NodeSpec, Supply, ThermalPath, design_heat_w, node_wall_power_w
 from aidc.workload.jobs import HallWorkload
 from aidc.workload.serving.deploy import ServingState
@@ -34,9 +35,9 @@ class HallStep:
     heat_to_air_w: float
     server_airflow_m3_s: float
     tflops_sum: float  # delivered, all GPUs
-    active_gpus: int  # GPUs with work in the step
-    power_capped_gpus: int
-    thermal_gpus: int  # GPUs at or above their slowdown temperature with work
+    active_gpus: float  # GPUs with a job resident, weighted by the share of the step [GPU]
+    power_capped_gpus: float  # of those, running below their boost ceiling for the power limit [GPU]
+    thermal_gpus: float  # of those, at or above their slowdown temperature [GPU]
     shutdown_gpus: int
 
 
@@ -54,9 +55,10 @@ class HallState:
     clock_mhz: FloatArray
     power_w: FloatArray  # board power
     tflops: FloatArray  # delivered
+    resident: FloatArray  # share of the step a job was resident [0–1]
     node_wall_w: FloatArray  # per node
     shutdown: BoolArray
-    power_capped: BoolArray
+    power_capped: BoolArray  # the power limit held the clock down for part of the step
     thermal: BoolArray  # at or above slowdown temperature with work
     supply_air_c: float  # room supply air the step saw
     inlet_max_c: float  # the hottest rack inlet the step saw
@@ -83,7 +85,8 @@ class HallSim:
         self.power_cap_w = power_cap_w if power_cap_w is not None else spec.tdp_w
         self.inlet_offset_max_c = float(node.inlet_offset_c.max())
         self.clock_mhz = np.full(self.n, spec.clock_idle_mhz)
-        self._governor_mhz: FloatArray | None = None  # the governor's last solution (warm start)
+        self.resident = np.zeros(self.n)
+        self.limited = np.zeros(self.n)
         self.power_w = np.full(self.n, spec.idle_power_w or spec.static_power_w)
         self.temp_c = np.full(self.n, np.nan)  # set by init_temperatures once the plant is known
         self.fan_speed = np.full(node.nodes, node.fan_min_speed_frac)
@@ -117,6 +120,7 @@ class HallSim:
             clock_mhz=self.clock_mhz,
             power_w=self.power_w,
             tflops=self.tflops,
+            resident=self.resident,
             node_wall_w=self.node_wall_w,
             shutdown=self.shutdown,
             power_capped=self.power_capped,
@@ -133,42 +137,55 @@ class HallSim:
 
     def step(self, t_s: float, dt_s: float, supply: Supply) -> HallStep:
         spec = self.spec
-        # 1. workload demand (at the previous step's clock)
-        activity = self.workload.activity(t_s, self.clock_mhz, dt_s)
-        running = (activity > 0.0) & ~self.shutdown
-        # 2. governor: boost ceiling from temperature, hardware slowdown, power limit
-        ceiling = gpu.boost_clock_limit(self.temp_c, spec) * gpu.hardware_slowdown_factor(self.temp_c, spec)
-        clock = gpu.power_limit_governor(
-            self.power_cap_w, activity, self.temp_c, ceiling, spec, initial_mhz=self._governor_mhz
-        )
-        self._governor_mhz = clock  # warm start of the next step's solve
-        self.power_capped = running & (clock < ceiling - 1.0)
+        # 1–2. workload demand at the clocks the junction temperatures and the power cap allow
+        limits = ClockLimits.at(spec, self.power_cap_w, self.temp_c)
+        d = self.workload.demand(t_s, dt_s, limits)
+        resident, limited = d.resident_frac, d.limited_frac
+        running = resident > 0.0
+        self.power_capped = limited > 0.0
         self.thermal = running & (self.temp_c >= spec.slowdown_temp_c)
-        clock = np.where(running, clock, spec.clock_idle_mhz)
-        # 3. power (a GPU past its shutdown temperature is off until it cools below max operating)
-        power = gpu.gpu_power(np.where(running, activity, 0.0), clock, self.temp_c, spec)
-        self.power_w = np.where(self.shutdown, 0.0, power)
-        self.clock_mhz = np.where(self.shutdown, 0.0, clock)
-        self.tflops = self.workload.throughput_tflops(t_s, self.clock_mhz) * running
-        # 4. junction temperature
-        self._junctions(dt_s, supply)
+        # 3. power: the resident share at the work's activity and clock, the rest idle
+        power, leakage = gpu.gpu_power_and_leakage(d.activity, d.clock_mhz, self.temp_c, spec)
+        clock, tflops = d.clock_mhz, d.tflops
+        partial = running & (resident < 1.0)
+        if partial.any():
+            idle_w, idle_leakage = gpu.gpu_power_and_leakage(0.0, spec.clock_idle_mhz, self.temp_c, spec)
+            power = np.where(partial, resident * power + (1.0 - resident) * idle_w, power)
+            leakage = np.where(partial, resident * leakage + (1.0 - resident) * idle_leakage, leakage)
+            clock = np.where(partial, resident * clock + (1.0 - resident) * spec.clock_idle_mhz, clock)
+        if self.shutdown.any():  # off until it cools below max operating
+            off = self.shutdown
+            power, leakage, clock, tflops, resident, limited = (
+                np.where(off, 0.0, x) for x in (power, leakage, clock, tflops, resident, limited)
+            )
+            self.power_capped &= ~off
+            self.thermal &= ~off
+        self.power_w, self.clock_mhz, self.tflops, self.resident = power, clock, tflops, resident
+        self.limited = limited
+        # 4. junction temperature, with the leakage following it within the step (while the power
+        # limit holds a GPU, its power stays at the cap)
+        slope = gpu.leakage_slope_w_k(leakage, spec) * (1.0 - limited)
+        self._junctions(dt_s, supply, slope)
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
-        return self._nodes(running)
+        return self._nodes()
 
-    def _junctions(self, dt_s: float, supply: Supply) -> None:
+    def _junctions(self, dt_s: float, supply: Supply, slope_w_k: FloatArray) -> None:
+        """Junctions over the step; the power becomes the step's mean (leakage follows the
+        temperature within the step, so the step's energy does not depend on its length)."""
         spec = self.spec
         sink, r = self.path.sink(self.node, self.power_w, self.fan_speed, supply)
         self.supply_air_c = supply.air_c
-        temp = gpu.junction_temperature_rc(
-            self.temp_c, sink, self.power_w, r, self.node.capacitance_j_k, dt_s
+        temp, mean = gpu.junction_temperature_rc(
+            self.temp_c, sink, self.power_w, r, self.node.capacitance_j_k, dt_s, slope_w_k
         )
+        self.power_w = self.power_w + slope_w_k * (mean - self.temp_c)
         # Thermal shutdown trips the moment a junction reaches the threshold, not at the end of
         # the step: hold a GPU crossing it at the threshold (it is off from the next step on).
         tripped = (temp >= spec.shutdown_temp_c) & ~self.shutdown
         self.temp_c = np.where(tripped, spec.shutdown_temp_c, temp)
         self.shutdown = tripped | (self.shutdown & (self.temp_c > spec.max_operating_temp_c))
 
-    def _nodes(self, running: BoolArray) -> HallStep:
+    def _nodes(self) -> HallStep:
         node = self.node
         hottest = self.temp_c.reshape(node.nodes, node.gpus_per_node).max(axis=1)
         self.fan_speed = gpu.server_fan_speed(
@@ -189,8 +206,8 @@ class HallSim:
             heat_to_air_w=it_w - liquid,
             server_airflow_m3_s=airflow,
             tflops_sum=float(self.tflops.sum()),
-            active_gpus=int(running.sum()),
-            power_capped_gpus=int(self.power_capped.sum()),
-            thermal_gpus=int(self.thermal.sum()),
+            active_gpus=float(self.resident.sum()),
+            power_capped_gpus=float(np.dot(self.resident, self.limited)),
+            thermal_gpus=float(np.dot(self.resident, self.thermal)),
             shutdown_gpus=int(self.shutdown.sum()),
         )

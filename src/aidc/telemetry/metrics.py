@@ -73,7 +73,7 @@ class _HallAccumulator:
         self.max_shutdown = max(self.max_shutdown, hs.shutdown_gpus)
         if not hs.active_gpus:
             return
-        running = st.tflops > 0.0
+        running = st.resident > 0.0
         self.gpu_energy_j += float(st.power_w[running].sum()) * dt
         node_running = running.reshape(-1, st.gpus_per_node).any(axis=1)
         self.node_wall_j += float(st.node_wall_w[node_running].sum()) * dt
@@ -129,7 +129,7 @@ class _ServingAccumulator:
     gpu_j: float = 0.0
     it_j: float = 0.0
     facility_j: float = 0.0
-    first: ServingState | None = None
+    before: ServingState | None = None  # the state when the measured window starts (None: zero)
     last: ServingState | None = None
     kv_used_sum: float = 0.0
     kv_used_max: float = 0.0
@@ -137,8 +137,6 @@ class _ServingAccumulator:
     seconds: float = 0.0
 
     def add(self, h: HallRecord, sv: ServingState, pue: float, dt: float) -> None:
-        if self.first is None:
-            self.first = sv
         self.last = sv
         st = h.state
         sl = sv.gpus
@@ -154,9 +152,11 @@ class _ServingAccumulator:
         self.seconds += dt
 
     def summary(self, res: ServingResult) -> dict[str, object]:
-        first, last = self.first, self.last
-        tokens = last.output_tokens - first.output_tokens if first and last else 0.0
-        prefill = last.prefill_tokens - first.prefill_tokens if first and last else 0
+        before, last = self.before, self.last
+        tokens = prefill = 0.0
+        if last is not None:
+            tokens = last.output_tokens - (before.output_tokens if before else 0.0)
+            prefill = last.prefill_tokens - (before.prefill_tokens if before else 0)
 
         def per_token(j: float) -> float | None:
             return j / tokens if tokens > 0 else None
@@ -216,6 +216,9 @@ class RunMetrics:
 
     def add(self, rec: StepRecord) -> None:
         if rec.t_s < self.warmup_s:
+            states = [sv for h in rec.halls for sv in h.state.serving]
+            for acc, sv in zip(self.serving, states, strict=True):
+                acc.before = sv  # the window starts after this step
             return
         dt = rec.dt_s
         self.seconds += dt

@@ -1,6 +1,6 @@
-"""Jobs as per-GPU activity profiles: sustained burn, LLM training steps, idle.
+"""A hall's jobs as per-GPU arrays, and its one call of the coupling contract, :meth:`HallWorkload.demand`.
 
-Every job is described by one time-averaged step, so burn, training and idle share one
+Burn, training and idle jobs are described by one time-averaged step, so they share one
 vectorized formula. A step has a compute phase that lasts ``t_c0`` at the maximum clock and
 stretches as f_max/f at a lower clock, and a communication phase of ``t_m`` that does not
 depend on the core clock (it waits on NVLink / InfiniBand):
@@ -9,17 +9,16 @@ depend on the core clock (it waits on NVLink / InfiniBand):
     activity   = (t_c·a_c + t_m·a_m) / (t_c + t_m)          time-averaged switching activity
     throughput = R_peak·MFU_c · t_c0 / (t_c + t_m)           delivered TFLOPS
 
-A burn is a step with t_m = 0 (throughput ∝ clock); idle has a_c = 0 and no throughput.
+A burn is a step with t_m = 0 (throughput ∝ clock); idle has a_c = 0 and no throughput. The
+clock depends on the activity through the power limit and the activity on the clock through t_c,
+so each step solves f = limit(activity(f)) by fixed-point passes from the last step's solution
+(one or two passes: the activity changes little with the clock).
 
-A serving job is different: its GPUs run a :class:`ServingSim` (the replicas of a model serving a
-request trace), advanced by one twin step at a time at the clock each replica had at the previous
-step (the slowest GPU of a tensor-parallel group sets its pace). Each GPU's activity is its
-replica's busy-time-weighted step activity over the twin step, and an idle replica's GPUs idle.
+A serving job's GPUs run a :class:`~aidc.workload.serving.ServingSim`, advanced over the step at
+the step's clocks (:meth:`~aidc.workload.serving.deploy.ServingRun.advance`).
 
 Validity: the averaging holds when the twin's ``dt_s`` is at least a training step (seconds);
 at finer steps the phases would alternate within the step and peak power would be underestimated.
-The activity uses the previous step's clock (an explicit one-step lag between demand and the
-governor), which is negligible at the twin's time steps.
 """
 
 from __future__ import annotations
@@ -29,44 +28,49 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from aidc.scenario import BurnJob, HallConfig, ServingJob, TrainingJob
+from aidc.scenario import BurnJob, HallConfig, IdleJob, ServingJob, TrainingJob
+from aidc.workload.demand import ClockLimits, Demand
 from aidc.workload.serving.deploy import ServingRun
 from aidc.workload.steptime import Device
 
+FloatArray = NDArray[np.float64]
+
+# Fixed-point passes of clock ↔ activity per step, and when to stop early: the activity of a pass
+# moved less than this (0.1 % of the full dynamic power, under 0.5 W on a Hopper GPU).
+FIXED_POINT_PASSES = 3
+FIXED_POINT_TOLERANCE = 1e-3
+
 
 class HallWorkload:
-    """Per-GPU job parameters of one hall, evaluated each step as arrays over its GPUs."""
+    """Per-GPU job parameters of one hall, and the serving jobs running on it."""
 
     def __init__(self, hall: HallConfig, device: Device, serving: Mapping[int, ServingRun] | None = None):
         """``serving`` maps the index of each serving job of ``hall`` to its built run."""
         n = hall.gpu_count
         self.n = n
-        clock_max_mhz = device.clock_max_mhz
-        self.clock_max_mhz = clock_max_mhz
+        self.clock_max_mhz = device.clock_max_mhz
+        self.clock_idle_mhz = device.clock_idle_mhz
         self.t_c0 = np.ones(n)
         self.t_m = np.zeros(n)
         self.a_c = np.zeros(n)
         self.a_m = np.zeros(n)
         self.tflops_at_max = np.zeros(n)  # R_peak · MFU during compute at the maximum clock
-        self.start_s = np.zeros(n)
+        self.start_s = np.full(n, np.inf)  # GPUs without a job are never resident
         self.end_s = np.full(n, np.inf)
-        self.job_index = np.full(n, -1, dtype=np.int64)
         self.job_names: list[str] = []
         self.serving: list[ServingRun] = []
-        self.is_serving = np.zeros(n, dtype=bool)
-        self._serving_activity = np.zeros(n)
-        self._serving_tflops = np.zeros(n)
-        self._advanced_to = -np.inf
+        serving = serving or {}
         for j, (job, sl) in enumerate(zip(hall.jobs, hall.job_gpus(), strict=True)):
             self.job_names.append(job.name)
-            self.job_index[sl] = j
+            if isinstance(job, ServingJob):
+                self.serving.append(serving[j])  # built and checked by the composition root
+                continue
+            if isinstance(job, IdleJob):
+                continue  # reserved GPUs with nothing resident: they idle at the idle clock
             self.start_s[sl] = job.start_s
             self.end_s[sl] = job.end_s if job.end_s is not None else np.inf
             peak = device.peak_tflops(job.precision)
-            if isinstance(job, ServingJob):
-                self.serving.append(serving[j])  # built and checked by the composition root
-                self.is_serving[sl] = True
-            elif isinstance(job, BurnJob):
+            if isinstance(job, BurnJob):
                 self.a_c[sl] = job.activity_frac
                 self.tflops_at_max[sl] = peak * job.mfu_frac
             elif isinstance(job, TrainingJob):
@@ -75,10 +79,11 @@ class HallWorkload:
                 self.a_c[sl] = job.compute_activity_frac
                 self.a_m[sl] = job.comm_activity_frac
                 self.tflops_at_max[sl] = peak * job.mfu_compute_frac
-            # An idle job keeps the zero activity and throughput set above.
-        self._active = np.zeros(n, dtype=bool)
-        self._active_key: tuple[float, ...] = ()
-        self._boundaries = np.unique(np.concatenate([self.start_s, self.end_s[np.isfinite(self.end_s)]]))
+        self._boundaries = np.unique(np.concatenate([self.start_s, self.end_s]))
+        self._boundaries = self._boundaries[np.isfinite(self._boundaries)]
+        self._resident_key: tuple[int, int] | None = None
+        self._resident = np.zeros(n)
+        self._clock_mhz: FloatArray | None = None  # the last step's solution (warm start)
 
     def config(self) -> dict[str, object]:
         serving = [
@@ -86,61 +91,46 @@ class HallWorkload:
         ]
         return {"gpus": self.n, "jobs": self.job_names, "serving": serving}
 
-    def active(self, t_s: float) -> NDArray[np.bool_]:
-        """GPUs whose job runs at ``t_s`` (recomputed only when a job starts or ends)."""
-        key = (float(np.searchsorted(self._boundaries, t_s, side="right")),)
-        if key != self._active_key:
-            self._active = (t_s >= self.start_s) & (t_s < self.end_s) & (self.job_index >= 0)
-            self._active_key = key
-        return self._active
+    def resident_frac(self, t_s: float, dt_s: float) -> FloatArray:
+        """Share of ``[t_s, t_s + dt_s)`` each GPU has a (non-serving) job resident; recomputed only
+        for steps that contain a job's start or end."""
+        key = tuple(np.searchsorted(self._boundaries, (t_s, t_s + dt_s), side="right").tolist())
+        if key != self._resident_key or key[0] != key[1]:
+            overlap = np.minimum(self.end_s, t_s + dt_s) - np.maximum(self.start_s, t_s)
+            self._resident = np.clip(overlap / dt_s, 0.0, 1.0)
+            self._resident_key = key
+        return self._resident
 
-    def _step_times(self, clock_mhz: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def profile(self, clock_mhz: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Time-averaged switching activity [0–1] and delivered TFLOPS (while resident) of each
+        GPU's (non-serving) job at a clock [MHz]."""
         t_c = self.t_c0 * (self.clock_max_mhz / np.maximum(clock_mhz, 1.0))
-        return t_c, t_c + self.t_m
+        step = t_c + self.t_m
+        return (t_c * self.a_c + self.t_m * self.a_m) / step, self.tflops_at_max * self.t_c0 / step
 
-    def activity(self, t_s: float, clock_mhz: NDArray[np.float64], dt_s: float = 0.0) -> NDArray[np.float64]:
-        """Time-averaged switching activity [0-1] of each GPU at the given clock over [t, t + dt)
-        (serving jobs are advanced over that interval)."""
-        t_c, step = self._step_times(clock_mhz)
-        a = (t_c * self.a_c + self.t_m * self.a_m) / step
-        a = np.where(self.active(t_s), a, 0.0)
+    def demand(self, t_s: float, dt_s: float, clocks: ClockLimits) -> Demand:
+        """Run ``[t_s, t_s + dt_s)`` at the clocks ``clocks`` allows: the coupling contract
+        (:mod:`aidc.workload.demand`)."""
+        clock = self._clock_mhz if self._clock_mhz is not None else clocks.ceiling_mhz
+        activity, _ = self.profile(clock)
+        for _ in range(FIXED_POINT_PASSES):
+            clock = clocks.clock_mhz(activity, initial_mhz=clock)
+            previous, (activity, tflops) = activity, self.profile(clock)
+            if np.max(np.abs(activity - previous), initial=0.0) < FIXED_POINT_TOLERANCE:
+                break
+        self._clock_mhz = clock
+        resident = self.resident_frac(t_s, dt_s)
+        tflops = tflops * resident
+        limited = (clock < clocks.ceiling_mhz - 1.0).astype(np.float64)
         if self.serving:
-            self._advance_serving(t_s, dt_s, clock_mhz)
-            a = np.where(self.is_serving, self._serving_activity, a)
-        return a
-
-    def throughput_tflops(self, t_s: float, clock_mhz: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Delivered TFLOPS of each GPU at the given clock."""
-        _, step = self._step_times(clock_mhz)
-        tflops = np.where(self.active(t_s), self.tflops_at_max * self.t_c0 / step, 0.0)
-        if self.serving:
-            tflops = np.where(self.is_serving, self._serving_tflops, tflops)
-        return tflops
-
-    def _advance_serving(self, t_s: float, dt_s: float, clock_mhz: NDArray[np.float64]) -> None:
-        if t_s <= self._advanced_to:
-            return  # already advanced over this step
-        if dt_s <= 0:
-            raise ValueError("a hall with a serving job needs the step length (dt_s > 0)")
-        self._advanced_to = t_s
-        for run in self.serving:
-            start = run.job.start_s
-            end = min(t_s + dt_s, run.job.end_s if run.job.end_s is not None else np.inf)
-            sl = run.gpus
-            if end <= start:
-                self._serving_activity[sl] = 0.0
-                self._serving_tflops[sl] = 0.0
-                continue
-            tps = run.tps
-            groups = np.minimum.reduceat(clock_mhz[sl], run.group_starts)
-            for rep, f in zip(run.sim.replicas, groups, strict=True):
-                rep.clock_mhz = max(float(f), 1.0)
-            run.sim.run_until(end)
-            busy = np.array([r.activity_s for r in run.sim.replicas])
-            flop = np.array([r.flop for r in run.sim.replicas])
-            span = end - max(t_s, start)
-            act = (busy - run.activity_s) / span
-            tflops = (flop - run.flop) / span / 1e12
-            run.activity_s, run.flop = busy, flop
-            self._serving_activity[sl] = np.repeat(np.clip(act, 0.0, 1.0), tps)
-            self._serving_tflops[sl] = np.repeat(tflops, tps)
+            parts = [x.copy() for x in (resident, activity, clock, limited, tflops)]
+            for run in self.serving:
+                for whole, part in zip(parts, run.advance(t_s, dt_s, clocks), strict=True):
+                    whole[run.gpus] = part
+            resident, activity, clock, limited, tflops = parts
+        idle = resident <= 0.0
+        if idle.any():  # no job resident: the idle clock, no activity
+            activity = np.where(idle, 0.0, activity)
+            clock = np.where(idle, self.clock_idle_mhz, clock)
+            limited = np.where(idle, 0.0, limited)
+        return Demand(resident, activity, clock, limited, tflops)

@@ -6,7 +6,8 @@ pool roles, SLOs), ``result`` (latencies, goodput), ``deploy`` (a scenario's ser
 replicas on the twin's GPUs); the KV memory manager is :mod:`aidc.workload.kvmemory`.
 """
 
-from aidc.workload.serving.replica import Replica, SchedulerConfig
+from aidc.workload.serving.config import SchedulerConfig
+from aidc.workload.serving.replica import Replica
 from aidc.workload.serving.request import SLO, PoolRole, Request, RequestState
 from aidc.workload.serving.result import ServingResult
 from aidc.workload.serving.routing import ROUTERS

@@ -3,19 +3,24 @@ the twin reads of it each step (:class:`ServingState`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aidc.model.presets import get_preset
 from aidc.scenario import ServingJob
-from aidc.workload.serving.replica import SchedulerConfig
+from aidc.workload.demand import ClockLimits
+from aidc.workload.serving.config import SchedulerConfig
 from aidc.workload.serving.request import SLO, PoolRole
 from aidc.workload.serving.result import ServingResult
 from aidc.workload.serving.simulator import Pool, ServingSim
 from aidc.workload.steptime import Deployment, Device
 from aidc.workload.traces import load_trace
+
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,45 @@ class ServingRun:
     sim: ServingSim
 
     def __post_init__(self) -> None:
-        n = len(self.sim.replicas)
         self.tps = np.array([r.dep.tp for r in self.sim.replicas])  # GPUs of each replica, in order
-        self.group_starts = np.concatenate([[0], np.cumsum(self.tps)[:-1]])
-        self.activity_s = np.zeros(n)  # per replica, at the last advance
-        self.flop = np.zeros(n)
+        self._meters = np.zeros((5, len(self.sim.replicas)))  # the replicas' meters at the last advance
+
+    def advance(self, t_s: float, dt_s: float, clocks: ClockLimits) -> tuple[FloatArray, ...]:
+        """Serve ``[t_s, t_s + dt_s)`` at this step's clocks; per GPU of the job: the share of the
+        step the job is resident, its activity, clock and power-limited share over that time, and
+        TFLOPS over the step (the fields of :class:`~aidc.workload.demand.Demand`).
+
+        A replica's steps run at its hottest GPU's clock (the group moves in lockstep); each GPU
+        draws power at its own clock (the others finish first and wait), and between steps it holds
+        its clock with no activity (see :mod:`aidc.hardware.clocks`).
+        """
+        job = self.job
+        end = min(t_s + dt_s, job.end_s if job.end_s is not None else math.inf)
+        resident_s = end - max(t_s, job.start_s)
+        n = self.gpus.stop - self.gpus.start
+        if resident_s <= 0.0:
+            return np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        groups = clocks.groups(self.gpus, self.tps)
+        for rep, clock in zip(self.sim.replicas, groups, strict=True):
+            rep.clock = clock
+        self.sim.run_until(end)
+        reps = self.sim.replicas
+        meters = np.array(
+            [[r.busy_s, r.switching_s, r.flop, r.capped_s, r.capped_activity_s] for r in reps]
+        ).T
+        diffs = meters - self._meters
+        self._meters = meters
+        # Each GPU draws power at its own clock: its ceiling between steps and in the steps that ran
+        # at the group's ceiling (cooler GPUs finish first and wait), its own limit for the activity
+        # of the steps the power limit slowed; the replica's switching events spread over its cycles.
+        _, switching, flop, capped, capped_act = (np.repeat(x, self.tps) for x in diffs)
+        capped_activity = np.divide(capped_act, capped, out=np.zeros(n), where=capped > 0.0)
+        ceiling = clocks.ceiling_mhz[self.gpus]
+        limited_mhz = clocks.clock_mhz(capped_activity, self.gpus)
+        limited = np.where(limited_mhz < ceiling - 1.0, capped / resident_s, 0.0)
+        clock = ceiling + limited * (limited_mhz - ceiling)
+        activity = np.minimum(switching / (resident_s * clock), 1.0)
+        return np.full(n, resident_s / dt_s), activity, clock, limited, flop / dt_s / 1e12
 
     def result(self) -> ServingResult:
         return self.sim.result()

@@ -14,79 +14,21 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
-from typing import Protocol
 
+from aidc.workload.demand import GroupClock
 from aidc.workload.kvmemory import KVMemory, KVRequest
+from aidc.workload.serving.config import SchedulerConfig, UnlimitedClock
 from aidc.workload.serving.request import PoolRole, Request, RequestState
 from aidc.workload.serving.spans import Work, span_steps
 from aidc.workload.steptime import Deployment, StepTimeModel
 
 WAITING, PREFILL, DECODE, SWAPPED, DONE = RequestState  # local names: the hot path compares them
 
-
-class SwapTier(Protocol):
-    """Memory below HBM (:class:`aidc.hardware.interconnect.MemoryTier` is one)."""
-
-    name: str
-    capacity_gb: float
-
-    def transfer_s(self, nbytes: float) -> float: ...
-
-
-@dataclass(frozen=True)
-class SchedulerConfig:
-    max_num_seqs: int = 256
-    """Sequences in a step at most (vLLM ``max_num_seqs``)."""
-    max_batched_tokens: int = 8192
-    """Token budget of one step (vLLM V1's default ``max_num_batched_tokens`` for serving)."""
-    max_tokens: int = 4096
-    """Worst-case output a request may generate: what admission reserves."""
-    overcommit_ratio: float = 4.0
-    """Commit limit = swap blocks + HBM blocks × this (Linux ``vm.overcommit_ratio``)."""
-    low_watermark_frac: float = 0.01
-    high_watermark_frac: float = 0.02
-    swap_tier: SwapTier | None = None
-    """Where KV blocks are swapped to (e.g. ``MEMORY_TIERS["host-dram-pcie5"]``); None: no swap,
-    a memory shortfall kills at once."""
-    swap_gb: float | None = None
-    """Swap space per GPU [GB]; the tier's capacity if None."""
-    oom_score_adj: tuple[int, ...] = ()
-    """Per priority class (index), −1000…1000, as Linux's ``oom_score_adj``."""
-    prefix_caching: bool = True
-    mtp_acceptance: float | None = None
-    """Acceptance rate of MTP drafts; None disables speculative decoding."""
-    draft_tokens: int = 1
-    fuse_decode_spans: bool = True
-    """Run consecutive decode-only steps as one span (same results, far fewer events)."""
-
-    def __post_init__(self) -> None:
-        if self.max_num_seqs < 1 or self.max_batched_tokens < 1 or self.max_tokens < 1:
-            raise ValueError(
-                "max_num_seqs, max_batched_tokens and max_tokens must be >= 1, got "
-                f"{self.max_num_seqs}, {self.max_batched_tokens}, {self.max_tokens}"
-            )
-        if not 0.0 <= self.low_watermark_frac <= self.high_watermark_frac < 0.5:
-            raise ValueError(
-                "need 0 <= low_watermark_frac <= high_watermark_frac < 0.5, got "
-                f"{self.low_watermark_frac}, {self.high_watermark_frac}"
-            )
-        if self.mtp_acceptance is not None and not 0.0 <= self.mtp_acceptance <= 1.0:
-            raise ValueError(f"mtp_acceptance must be in [0, 1], got {self.mtp_acceptance}")
-        if self.draft_tokens < 1:
-            raise ValueError(f"draft_tokens must be >= 1, got {self.draft_tokens}")
-        if not self.overcommit_ratio > 0:
-            raise ValueError(f"overcommit_ratio must be > 0, got {self.overcommit_ratio}")
-
-    @property
-    def tokens_per_step(self) -> tuple[int, float]:
-        """(tokens verified, tokens kept) per decoding sequence and step: MTP speculative decoding
-        (DeepSeek-V3 §2.2, §5.4.3) verifies ``1 + draft_tokens`` and keeps the expected count."""
-        if self.mtp_acceptance is None:
-            return 1, 1.0
-        d, p = self.draft_tokens, self.mtp_acceptance
-        # draft i is kept only if drafts 1..i all are: expected kept = 1 + p + p² + … + p^d
-        return 1 + d, sum(p**i for i in range(d + 1))
+# A step's clock under the power limit: the activity at the clock sets the clock (a lower clock
+# stretches compute and raises activity), solved by a few passes from the ceiling; the last pass
+# is within CLOCK_TOLERANCE_MHZ of consistent, or the cap is exceeded by the remainder (small).
+POWER_LIMIT_PASSES = 4
+CLOCK_TOLERANCE_MHZ = 1.0
 
 
 class Replica:
@@ -116,17 +58,22 @@ class Replica:
         self.waiting: deque[Request] = deque()
         self.running: list[Request] = []
         self.swapped: list[Request] = []
-        self.clock_mhz: float = dep.gpu.clock_max_mhz
+        self.clock: GroupClock = UnlimitedClock(dep.gpu.clock_max_mhz)  # set each twin step in the twin
         self.work: Work | None = None
         self.version = 0  # of the step-end event that is still valid
         self.load = 0  # requests routed here and not finished or handed over
         self.finished = 0
         self.prefilled: list[Request] = []  # for the decode pool, until the simulator ships them
-        # counters
+        # counters; busy time, activity, clock and FLOPs are booked as time passes (book_until)
         self.steps = 0
         self.busy_s = 0.0
-        self.activity_s = 0.0  # ∫ activity dt over busy time
+        self.activity_s = 0.0  # ∫ activity dt over busy time [s]
+        self.clock_s = 0.0  # ∫ clock dt over busy time [MHz·s]
+        self.switching_s = 0.0  # ∫ activity · clock dt over busy time: switching events [MHz·s]
+        self.capped_s = 0.0  # busy time of steps the power limit slowed [s]
+        self.capped_activity_s = 0.0  # ∫ activity dt over those [s]
         self.flop = 0.0  # matmul FLOPs per GPU
+        self.booked_s = 0.0  # the running work is booked up to here
         self.prefill_tokens = 0
         self.output_tokens = 0.0
         self.swap_s = 0.0
@@ -278,16 +225,27 @@ class Replica:
     def _launch_step(
         self, now: float, decode: list[Request], chunks: list[tuple[Request, int]], transfer: float
     ) -> Work:
-        cost = self.step_time.step(
-            prefill_tokens=sum([c for _, c in chunks]),
-            prefill_pairs=sum([c * r.prefilled_tokens + c * (c + 1) / 2 for r, c in chunks]),
-            prefill_context=sum([r.prefilled_tokens + c for r, c in chunks]),
-            prefill_done=sum([1 for r, c in chunks if r.prefilled_tokens + c >= r.target_tokens]),
-            decode_seqs=len(decode),
-            decode_context=sum([r.context_tokens for r in decode]),
-            q=self.verified,
-            clock_mhz=self.clock_mhz,
-        )
+        pre_tokens = sum([c for _, c in chunks])
+        pairs = sum([c * r.prefilled_tokens + c * (c + 1) / 2 for r, c in chunks])
+        context = sum([r.prefilled_tokens + c for r, c in chunks])
+        done = sum([1 for r, c in chunks if r.prefilled_tokens + c >= r.target_tokens])
+        dec_context = sum([r.context_tokens for r in decode])
+        f = self.clock.ceiling_mhz
+        for _ in range(POWER_LIMIT_PASSES):
+            cost = self.step_time.step(
+                prefill_tokens=pre_tokens,
+                prefill_pairs=pairs,
+                prefill_context=context,
+                prefill_done=done,
+                decode_seqs=len(decode),
+                decode_context=dec_context,
+                q=self.verified,
+                clock_mhz=f,
+            )
+            limit = self.clock.mhz(cost.activity)
+            if limit > f - CLOCK_TOLERANCE_MHZ:
+                break
+            f = limit
         self.version += 1
         self.work = Work(
             start_s=now,
@@ -295,12 +253,14 @@ class Replica:
             growth_s=0.0,
             steps=1,
             activity=cost.activity,
+            clock_mhz=f,
             flop_per_step=cost.flop,
             transfer_s=transfer,
             chunks=tuple(chunks),
             decode=tuple(decode),
             version=self.version,
         )
+        self.work.capped = f < self.clock.ceiling_mhz
         return self.work
 
     def _launch_span(
@@ -312,7 +272,13 @@ class Replica:
         n = len(decode)
         ctx0 = sum([r.context_tokens for r in decode])  # a list: faster than a generator here
         ctx1 = ctx0 + (k - 1) * n * self.kept
-        c0, c1 = self.step_time.decode_span(n, ctx0, ctx1, self.verified, self.clock_mhz)
+        f = self.clock.ceiling_mhz
+        for _ in range(POWER_LIMIT_PASSES):  # one clock for the span, at its mean activity
+            c0, c1 = self.step_time.decode_span(n, ctx0, ctx1, self.verified, f)
+            limit = self.clock.mhz(0.5 * (c0.activity + c1.activity))
+            if limit > f - CLOCK_TOLERANCE_MHZ:
+                break
+            f = limit
         self.version += 1
         self.work = Work(
             start_s=now,
@@ -320,12 +286,14 @@ class Replica:
             growth_s=(c1.time_s - c0.time_s) / (k - 1),
             steps=k,
             activity=0.5 * (c0.activity + c1.activity),
+            clock_mhz=f,
             flop_per_step=0.5 * (c0.flop + c1.flop),
             transfer_s=transfer,
             chunks=(),
             decode=tuple(decode),
             version=self.version,
         )
+        self.work.capped = f < self.clock.ceiling_mhz
         return self.work
 
     def cut(self, t_s: float) -> float | None:
@@ -338,16 +306,36 @@ class Replica:
         return work.end_s
 
     # -- settling a step -------------------------------------------------------------------------
+    def book_until(self, t_s: float) -> None:
+        """Book the running work's busy time, activity, clock and FLOPs up to ``t_s`` (its part of
+        an interval that ends before the work does is booked in that interval)."""
+        work = self.work
+        if work is None:
+            return
+        start = work.start_s if work.start_s > self.booked_s else self.booked_s
+        span = (t_s if t_s < work.end_s else work.end_s) - start
+        if span <= 0.0:
+            return
+        self.busy_s += span
+        self.activity_s += work.activity * span
+        self.clock_s += work.clock_mhz * span
+        self.switching_s += work.activity * work.clock_mhz * span
+        if work.capped:
+            self.capped_s += span
+            self.capped_activity_s += work.activity * span
+        flop = work.flop_per_step * work.steps * span / work.duration_s
+        self.flop += flop
+        work.booked_flop += flop
+        self.booked_s = start + span
+
     def settle(self, now: float) -> None:
         """Book the step (or span) that ends at ``now``: tokens, first tokens, finished requests;
         a prefill replica's completed prompts wait in ``prefilled`` for the decode pool."""
+        self.book_until(now)
         work = self.work
         self.work = None
-        elapsed = work.duration_s
-        self.flop += work.flop_per_step * work.steps
+        self.flop += work.flop_per_step * work.steps - work.booked_flop  # exact over the whole work
         self.steps += work.steps
-        self.busy_s += elapsed
-        self.activity_s += work.activity * elapsed
         self.swap_s += work.transfer_s
         for r, c in work.chunks:
             self._prefilled(now, r, c)

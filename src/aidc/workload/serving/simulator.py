@@ -23,7 +23,8 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-from aidc.workload.serving.replica import Replica, SchedulerConfig
+from aidc.workload.serving.config import SchedulerConfig
+from aidc.workload.serving.replica import Replica
 from aidc.workload.serving.request import SLO, PoolRole, Request
 from aidc.workload.serving.result import ServingResult, serving_result
 from aidc.workload.serving.routing import least_loaded, make_router
@@ -138,7 +139,8 @@ class ServingSim:
 
     def run_until(self, t_end: float) -> None:
         """Process every event at or before ``t_end``; fused spans still running are cut at the
-        step in progress, so a clock change at ``t_end`` applies from the next step on."""
+        step in progress, so a clock change at ``t_end`` applies from the next step on, and the
+        work in progress is booked up to ``t_end`` (the rest in the next interval)."""
         heap = self._heap
         while heap and heap[0][0] <= t_end:
             t, kind, _, payload = heapq.heappop(heap)
@@ -159,6 +161,7 @@ class ServingSim:
                 end = rep.cut(t_end)
                 if end is not None:
                     self._schedule(end, STEP_END, (rep, rep.version))
+                rep.book_until(t_end)
 
     # -- handlers --------------------------------------------------------------------------------
     def _assign(self, rep: Replica, req: Request) -> None:

@@ -40,9 +40,13 @@ class Work:
 
     __slots__ = (
         "activity",
+        "booked_flop",
+        "capped",
         "chunks",
+        "clock_mhz",
         "decode",
         "duration_s",
+        "dynamic",
         "end_s",
         "first_s",
         "flop_per_step",
@@ -60,6 +64,7 @@ class Work:
         growth_s: float,
         steps: int,
         activity: float,
+        clock_mhz: float,
         flop_per_step: float,
         transfer_s: float,
         chunks: tuple[tuple[Request, int], ...],
@@ -71,6 +76,9 @@ class Work:
         self.growth_s = growth_s  # how much longer each further step is [s]
         self.steps = steps
         self.activity = activity  # mean switching activity, for the power model [0–1]
+        self.clock_mhz = clock_mhz  # the clock it runs at
+        self.booked_flop = 0.0  # FLOPs booked so far in earlier intervals
+        self.capped = False  # the power limit set its clock (set by the replica)
         self.flop_per_step = flop_per_step  # matmul FLOPs each GPU executes per step
         self.transfer_s = transfer_s  # swap transfers inside the span [s]
         self.chunks = chunks  # prompt chunks (request, tokens)
