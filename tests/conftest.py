@@ -33,7 +33,8 @@ def tiny_v3():
     """A DeepSeek-V3-shaped tiny model in FP32 eval mode with a partly negative routing bias."""
     import torch
 
-    from aidc.model import Transformer, get_preset
+    from aidc.model import get_preset
+    from aidc.model.transformer import Transformer
 
     torch.manual_seed(0)
     cfg = get_preset("tiny-mla-moe")

@@ -11,9 +11,6 @@ KELVIN_OFFSET = 273.15
 STANDARD_PRESSURE_PA = 101_325.0
 """Standard atmosphere [Pa] (ISO 2533)."""
 
-GRAVITY_M_S2 = 9.80665
-"""Standard gravity [m/s^2] (CGPM 1901)."""
-
 CP_WATER_J_KGK = 4_180.0
 """Isobaric specific heat of liquid water near 30 °C [J/(kg·K)] (IAPWS-95: 4178 at 30 °C)."""
 
@@ -29,11 +26,8 @@ RHO_AIR_KG_M3 = 1.184
 H_FG_WATER_J_KG = 2.43e6
 """Latent heat of vaporization of water at 30 °C [J/kg] (IAPWS-95: 2430.5 kJ/kg)."""
 
-CFM_TO_M3_S = 4.719474e-4
-"""One cubic foot per minute in m^3/s (exact from 1 ft = 0.3048 m)."""
-
-SECONDS_PER_HOUR = 3_600.0
 J_PER_KWH = 3.6e6
+"""Joules in a kilowatt-hour."""
 
 # The unit a scenario field carries, read from its name's suffix (DESIGN.md: field names carry units).
 _SUFFIX_UNITS: dict[str, str] = {

@@ -100,7 +100,7 @@ def test_adversarial_policies_cannot_cause_violations_the_baseline_avoids(env_id
     }
 
     def rule_based(rng, env):
-        return to_normalized(env.fallback.act(env._obs), env.specs).astype(np.float32)
+        return to_normalized(env.fallback.act(env.cooling_observation), env.specs).astype(np.float32)
 
     base_viol, base_thr, _ = _episode(env_id, rule_based)
     unshielded, _, _ = _episode(env_id, policies["extreme-hot"], shielded=False)

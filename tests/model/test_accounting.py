@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from aidc.model import Transformer, get_preset
+from aidc.model import get_preset
 from aidc.model.accounting import (
     equivalent_kv_elements_per_token,
     expected_experts_touched,
@@ -15,6 +15,7 @@ from aidc.model.accounting import (
     parameter_counts,
     weight_bytes,
 )
+from aidc.model.transformer import Transformer
 
 
 def _counted(fn) -> int:

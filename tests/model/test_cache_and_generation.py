@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from aidc.model import Transformer, get_preset
+from aidc.model import get_preset
 from aidc.model.cache import BlockAllocator, CacheFullError, PagedKVCache
+from aidc.model.transformer import Transformer
 
 
 def test_allocator_allocates_and_frees():

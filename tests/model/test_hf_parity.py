@@ -4,9 +4,10 @@ import pytest
 import torch
 from transformers import DeepseekV3ForCausalLM
 
-from aidc.model import Transformer, get_preset
+from aidc.model import get_preset
 from aidc.model.hf import aidc_to_hf_state_dict, hf_to_aidc_state_dict, to_hf_config
 from aidc.model.rope import deinterleave
+from aidc.model.transformer import Transformer
 
 
 def _hf_twin(model: Transformer) -> DeepseekV3ForCausalLM:

@@ -2,7 +2,8 @@
 
 import torch
 
-from aidc.model import Transformer, get_preset
+from aidc.model import get_preset
+from aidc.model.transformer import Transformer
 
 
 def test_loss_has_mtp_and_aux_terms_with_gradients():

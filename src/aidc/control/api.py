@@ -6,11 +6,14 @@ months, evaluation on its even months and on another climate (Miami).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 import aidc.control  # noqa: F401  (registers the environments)
 from aidc.control.controllers import CONTROLLERS, make_controller
@@ -24,6 +27,11 @@ from aidc.control.offline import (
     evaluate,
     train_iql,
 )
+
+try:
+    import ray
+except ImportError:  # optional: pip install 'aidc[ray]' (parallel evaluation)
+    ray = None
 
 ENVS = {"air": "aidc/AirCooling-v0", "liquid": "aidc/LiquidCooling-v0"}
 TRAIN_CLIMATE = "greensboro-nc"
@@ -156,10 +164,8 @@ def evaluate_controllers(
         return {
             name: _sum([_evaluate_episode(kind, ctl, *job) for job in jobs]) for name, ctl in resolved.items()
         }
-    try:
-        import ray
-    except ImportError:
-        raise ValueError("parallel evaluation needs Ray: pip install 'aidc[ray]'") from None
+    if ray is None:
+        raise ValueError("parallel evaluation needs Ray: pip install 'aidc[ray]'")
     started = not ray.is_initialized()
     if started:
         ray.init(address=ray_address, include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -177,11 +183,6 @@ def write_evaluation(
 ) -> tuple[Path, Path]:
     """``results.json`` (totals and traces) and ``evaluation.html`` (cooling power, hottest GPU and
     hottest inlet per controller over the held-out steps, plotly) in ``out_dir``."""
-    import json
-
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path_json = out / "results.json"

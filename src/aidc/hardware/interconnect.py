@@ -175,17 +175,3 @@ MEMORY_TIERS: MappingProxyType[str, MemoryTier] = MappingProxyType(
         ),
     }
 )
-
-
-def get_link(name: str) -> Link:
-    try:
-        return LINKS[name]
-    except KeyError:
-        raise KeyError(f"unknown link {name!r}; known: {', '.join(LINKS)}") from None
-
-
-def get_tier(name: str) -> MemoryTier:
-    try:
-        return MEMORY_TIERS[name]
-    except KeyError:
-        raise KeyError(f"unknown memory tier {name!r}; known: {', '.join(MEMORY_TIERS)}") from None

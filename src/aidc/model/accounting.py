@@ -218,11 +218,6 @@ def prefill_flops_per_token(cfg: ModelConfig, prompt_tokens: int, *, mla_mode: M
     return forward_flops(cfg, prompt_tokens, 0, mla_mode=mla_mode).total / prompt_tokens
 
 
-def decode_flops_per_token(cfg: ModelConfig, context_tokens: int, *, mla_mode: MLAMode = "absorbed") -> int:
-    """Matmul FLOPs of generating one token with ``context_tokens`` already cached [FLOP/token]."""
-    return forward_flops(cfg, 1, context_tokens, mla_mode=mla_mode).total
-
-
 # --- memory ---------------------------------------------------------------------------------------
 def kv_elements_per_token(cfg: ModelConfig, *, include_mtp: bool = False) -> int:
     """Cached values per token over all layers: (c + r) per layer for MLA, 2·K·d otherwise."""

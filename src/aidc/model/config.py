@@ -122,67 +122,13 @@ class ModelConfig:
             "fp8_block_size",
         )
         if self.kv_lora_rank is not None:
-            _positive(self, "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
-            if self.q_lora_rank is not None:
-                _positive(self, "q_lora_rank")
-            if self.qk_rope_head_dim % 2:
-                raise ValueError(f"qk_rope_head_dim must be even for RoPE, got {self.qk_rope_head_dim}")
+            self._check_mla()
         else:
-            if self.q_lora_rank is not None:
-                raise ValueError("q_lora_rank is only meaningful with MLA (set kv_lora_rank)")
-            kv = self.num_kv_heads if self.num_kv_heads is not None else self.num_heads
-            if kv <= 0 or self.num_heads % kv:
-                raise ValueError(
-                    f"num_kv_heads must be a positive divisor of num_heads ({self.num_heads}), got {kv}"
-                )
-            if self.head_dim is None and self.hidden_size % self.num_heads:
-                raise ValueError(
-                    f"hidden_size ({self.hidden_size}) is not divisible by num_heads ({self.num_heads}); "
-                    "set head_dim"
-                )
-            if self.head_dim is not None:
-                _positive(self, "head_dim")
-            if self.resolved_head_dim % 2:
-                raise ValueError(f"head_dim must be even for RoPE, got {self.resolved_head_dim}")
+            self._check_gqa()
         if self.n_routed_experts < 0:
             raise ValueError(f"n_routed_experts must be >= 0, got {self.n_routed_experts}")
         if self.n_routed_experts > 0:
-            _positive(
-                self, "n_activated_experts", "moe_intermediate_size", "n_expert_groups", "n_limited_groups"
-            )
-            if self.n_activated_experts > self.n_routed_experts:
-                raise ValueError(
-                    f"n_activated_experts (top-K = {self.n_activated_experts}) must not exceed "
-                    f"n_routed_experts ({self.n_routed_experts})"
-                )
-            if self.n_routed_experts % self.n_expert_groups:
-                raise ValueError(
-                    f"n_expert_groups ({self.n_expert_groups}) must divide n_routed_experts "
-                    f"({self.n_routed_experts})"
-                )
-            if self.n_limited_groups > self.n_expert_groups:
-                raise ValueError(
-                    f"n_limited_groups (topk_group = {self.n_limited_groups}) must not exceed "
-                    f"n_expert_groups ({self.n_expert_groups})"
-                )
-            kept = self.n_limited_groups * self.n_routed_experts // self.n_expert_groups
-            if self.n_activated_experts > kept:
-                raise ValueError(
-                    f"n_activated_experts ({self.n_activated_experts}) exceeds the experts left in the "
-                    f"{self.n_limited_groups} kept group(s) ({kept})"
-                )
-            if self.group_score == "top2_sum" and self.n_routed_experts // self.n_expert_groups < 2:
-                raise ValueError("group_score 'top2_sum' needs at least 2 experts per group")
-            if self.capacity_factor is not None and self.capacity_factor <= 0:
-                raise ValueError(f"capacity_factor must be positive or None, got {self.capacity_factor}")
-            if self.adaptive_top_p is not None and not 0.0 < self.adaptive_top_p <= 1.0:
-                raise ValueError(f"adaptive_top_p must be in (0, 1], got {self.adaptive_top_p}")
-            if not 0 <= self.n_dense_layers <= self.num_layers:
-                raise ValueError(
-                    f"n_dense_layers must be in [0, num_layers={self.num_layers}], got {self.n_dense_layers}"
-                )
-            if self.n_shared_experts < 0:
-                raise ValueError(f"n_shared_experts must be >= 0, got {self.n_shared_experts}")
+            self._check_moe()
         for name in ("router_noise_std", "aux_loss_alpha", "bias_update_speed", "route_scale"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -190,6 +136,67 @@ class ModelConfig:
             raise ValueError(f"mtp_depth must be >= 0, got {self.mtp_depth}")
         if self.rms_norm_eps <= 0:
             raise ValueError(f"rms_norm_eps must be positive, got {self.rms_norm_eps}")
+
+    def _check_mla(self) -> None:
+        _positive(self, "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
+        if self.q_lora_rank is not None:
+            _positive(self, "q_lora_rank")
+        if self.qk_rope_head_dim % 2:
+            raise ValueError(f"qk_rope_head_dim must be even for RoPE, got {self.qk_rope_head_dim}")
+
+    def _check_gqa(self) -> None:
+        if self.q_lora_rank is not None:
+            raise ValueError("q_lora_rank is only meaningful with MLA (set kv_lora_rank)")
+        kv = self.num_kv_heads if self.num_kv_heads is not None else self.num_heads
+        if kv <= 0 or self.num_heads % kv:
+            raise ValueError(
+                f"num_kv_heads must be a positive divisor of num_heads ({self.num_heads}), got {kv}"
+            )
+        if self.head_dim is None and self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) is not divisible by num_heads ({self.num_heads}); "
+                "set head_dim"
+            )
+        if self.head_dim is not None:
+            _positive(self, "head_dim")
+        if self.resolved_head_dim % 2:
+            raise ValueError(f"head_dim must be even for RoPE, got {self.resolved_head_dim}")
+
+    def _check_moe(self) -> None:
+        _positive(self, "n_activated_experts", "moe_intermediate_size", "n_expert_groups", "n_limited_groups")
+        if self.n_activated_experts > self.n_routed_experts:
+            raise ValueError(
+                f"n_activated_experts (top-K = {self.n_activated_experts}) must not exceed "
+                f"n_routed_experts ({self.n_routed_experts})"
+            )
+        if self.n_routed_experts % self.n_expert_groups:
+            raise ValueError(
+                f"n_expert_groups ({self.n_expert_groups}) must divide n_routed_experts "
+                f"({self.n_routed_experts})"
+            )
+        if self.n_limited_groups > self.n_expert_groups:
+            raise ValueError(
+                f"n_limited_groups (topk_group = {self.n_limited_groups}) must not exceed "
+                f"n_expert_groups ({self.n_expert_groups})"
+            )
+        kept = self.n_limited_groups * self.n_routed_experts // self.n_expert_groups
+        if self.n_activated_experts > kept:
+            raise ValueError(
+                f"n_activated_experts ({self.n_activated_experts}) exceeds the experts left in the "
+                f"{self.n_limited_groups} kept group(s) ({kept})"
+            )
+        if self.group_score == "top2_sum" and self.n_routed_experts // self.n_expert_groups < 2:
+            raise ValueError("group_score 'top2_sum' needs at least 2 experts per group")
+        if self.capacity_factor is not None and self.capacity_factor <= 0:
+            raise ValueError(f"capacity_factor must be positive or None, got {self.capacity_factor}")
+        if self.adaptive_top_p is not None and not 0.0 < self.adaptive_top_p <= 1.0:
+            raise ValueError(f"adaptive_top_p must be in (0, 1], got {self.adaptive_top_p}")
+        if not 0 <= self.n_dense_layers <= self.num_layers:
+            raise ValueError(
+                f"n_dense_layers must be in [0, num_layers={self.num_layers}], got {self.n_dense_layers}"
+            )
+        if self.n_shared_experts < 0:
+            raise ValueError(f"n_shared_experts must be >= 0, got {self.n_shared_experts}")
 
     # --- derived sizes ------------------------------------------------------------------------
     @property

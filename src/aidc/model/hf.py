@@ -1,11 +1,11 @@
 """Hugging Face ``DeepseekV3`` ↔ aidc: config conversion and a state-dict name mapping both ways.
 
-Only the name mapping and tensor reshapes live here; ``transformers`` is imported lazily by
-:func:`to_hf_config`, so the mapping works on checkpoints without it. HF stores the routed experts
-of a layer as two stacked tensors, ``experts.gate_up_proj`` (E, 2I, D) with the gate rows first and
-``experts.down_proj`` (E, D, I); aidc keeps one SwiGLU module per expert (``w1`` gate, ``w3`` up,
-``w2`` down) as DeepSeek's reference code does. RoPE weights need no permutation: HF's
-``rope_interleave=True`` uses DeepSeek's interleaved layout, like aidc.
+Only the name mapping and tensor reshapes live here; ``transformers`` is optional (it is a test
+dependency): the mapping works on checkpoints without it, :func:`to_hf_config` needs it. HF stores
+the routed experts of a layer as two stacked tensors, ``experts.gate_up_proj`` (E, 2I, D) with
+the gate rows first and ``experts.down_proj`` (E, D, I); aidc keeps one SwiGLU module per expert
+(``w1`` gate, ``w3`` up, ``w2`` down) as DeepSeek's reference code does. RoPE weights need no
+permutation: HF's ``rope_interleave=True`` uses DeepSeek's interleaved layout, like aidc.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ import re
 import torch
 
 from aidc.model.config import ModelConfig
+
+try:
+    from transformers import DeepseekV3Config
+except ImportError:  # optional: pip install 'transformers>=5'
+    DeepseekV3Config = None
 
 # aidc suffix inside a layer ↔ HF suffix inside ``model.layers.{i}``
 _LAYER_NAMES: dict[str, str] = {
@@ -50,8 +55,8 @@ def to_hf_config(cfg: ModelConfig, **overrides):
 
     Raises ``ValueError`` for what HF's DeepseekV3 cannot express (GQA, softmax gate, max group score).
     """
-    from transformers import DeepseekV3Config
-
+    if DeepseekV3Config is None:
+        raise ImportError("to_hf_config needs transformers: pip install 'transformers>=5'")
     if not cfg.is_mla:
         raise ValueError(f"{cfg.name}: HF DeepseekV3 needs MLA (kv_lora_rank), got {cfg.attention_kind}")
     if cfg.is_moe and (

@@ -29,10 +29,15 @@ _POWER_COLUMNS = (
 
 def _figures(run: Run) -> list[go.Figure]:
     fac = run.table("facility").to_pydict()
-    halls = run.table("halls").to_pydict()
-    t_h = [t / 3600.0 for t in fac["t_s"]]
-    figs = []
+    figs = _facility_figures(fac, [t / 3600.0 for t in fac["t_s"]])
+    figs += _hall_figures(run.table("halls").to_pydict())
+    if run.has_table("serving"):
+        figs += _serving_figures(run.table("serving").to_pydict())
+    return figs
 
+
+def _facility_figures(fac: dict, t_h: list[float]) -> list[go.Figure]:
+    """Power by subsystem, stacked; PUE beside the weather."""
     power = go.Figure()
     it_other = [it - g - f for it, g, f in zip(fac["it_w"], fac["gpu_w"], fac["node_fans_w"], strict=True)]
     power.add_trace(
@@ -43,8 +48,6 @@ def _figures(run: Run) -> list[go.Figure]:
     for col, label in _POWER_COLUMNS:
         power.add_trace(go.Scatter(x=t_h, y=[v / 1e3 for v in fac[col]], name=label, stackgroup="p"))
     power.update_layout(title="Facility power by subsystem", xaxis_title="time [h]", yaxis_title="power [kW]")
-    figs.append(power)
-
     pue = go.Figure(go.Scatter(x=t_h, y=fac["pue"], name="PUE"))
     pue.add_trace(go.Scatter(x=t_h, y=fac["dry_bulb_c"], name="outdoor dry-bulb [°C]", yaxis="y2"))
     pue.add_trace(go.Scatter(x=t_h, y=fac["wet_bulb_c"], name="outdoor wet-bulb [°C]", yaxis="y2"))
@@ -54,31 +57,28 @@ def _figures(run: Run) -> list[go.Figure]:
         yaxis_title="PUE",
         yaxis2={"title": "temperature [°C]", "overlaying": "y", "side": "right"},
     )
-    figs.append(pue)
+    return [power, pue]
 
-    names = sorted(set(halls["hall"]))
+
+def _hall_figures(halls: dict) -> list[go.Figure]:
+    """Temperatures, clocks and throttling, throughput of each hall."""
     temp, clock, tput = go.Figure(), go.Figure(), go.Figure()
-    for name in names:
+    for name in sorted(set(halls["hall"])):
         idx = [i for i, h in enumerate(halls["hall"]) if h == name]
         th = [halls["t_s"][i] / 3600.0 for i in idx]
+
+        def series(col: str, scale: float = 1.0, idx=idx) -> list[float]:
+            return [scale * halls[col][i] for i in idx]
+
         for col, label in (("gpu_temp_mean_c", "mean"), ("gpu_temp_p99_c", "p99"), ("gpu_temp_max_c", "max")):
-            temp.add_trace(go.Scatter(x=th, y=[halls[col][i] for i in idx], name=f"{name} {label}"))
+            temp.add_trace(go.Scatter(x=th, y=series(col), name=f"{name} {label}"))
         for col, label in (("supply_air_c", "supply air"), ("liquid_supply_c", "liquid supply")):
-            vals = [halls[col][i] for i in idx]
-            if any(vals):
-                temp.add_trace(go.Scatter(x=th, y=vals, name=f"{name} {label}", line={"dash": "dot"}))
-        clock.add_trace(go.Scatter(x=th, y=[halls["clock_mean_mhz"][i] for i in idx], name=f"{name} clock"))
-        clock.add_trace(
-            go.Scatter(
-                x=th,
-                y=[100 * halls["throttled_frac"][i] for i in idx],
-                name=f"{name} throttled [%]",
-                yaxis="y2",
-            )
-        )
-        tput.add_trace(
-            go.Scatter(x=th, y=[halls["tflops_per_gpu"][i] for i in idx], name=f"{name} TFLOPS per GPU")
-        )
+            if any(series(col)):
+                temp.add_trace(go.Scatter(x=th, y=series(col), name=f"{name} {label}", line={"dash": "dot"}))
+        clock.add_trace(go.Scatter(x=th, y=series("clock_mean_mhz"), name=f"{name} clock"))
+        throttled = series("throttled_frac", 100.0)
+        clock.add_trace(go.Scatter(x=th, y=throttled, name=f"{name} throttled [%]", yaxis="y2"))
+        tput.add_trace(go.Scatter(x=th, y=series("tflops_per_gpu"), name=f"{name} TFLOPS per GPU"))
     temp.update_layout(
         title="GPU junction and coolant temperatures", xaxis_title="time [h]", yaxis_title="°C"
     )
@@ -91,10 +91,7 @@ def _figures(run: Run) -> list[go.Figure]:
     tput.update_layout(
         title="Delivered throughput", xaxis_title="time [h]", yaxis_title="TFLOPS per running GPU"
     )
-    figs += [temp, clock, tput]
-    if run.has_table("serving"):
-        figs += _serving_figures(run.table("serving").to_pydict())
-    return figs
+    return [temp, clock, tput]
 
 
 def _serving_figures(sv: dict) -> list[go.Figure]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
+from aidc.telemetry.metrics import ENERGY_KEYS
 from aidc.telemetry.store import Run
 
 
@@ -16,6 +17,34 @@ def _fmt(v: object, digits: int = 3) -> str:
     return str(v)
 
 
+_HALL_ROWS = (
+    ("TFLOPS per GPU", "tflops_per_gpu"),
+    ("node power [kW]", "node_power_kw"),
+    ("TFLOPS/kW (per GPU / node)", "tflops_per_kw"),
+    ("GPU power, mean [W]", "gpu_power_mean_w"),
+    ("throttled share", "throttled_share"),
+    ("GPU temp p50 [°C]", "gpu_temp_p50_c"),
+    ("GPU temp p99 [°C]", "gpu_temp_p99_c"),
+    ("GPU temp max [°C]", "gpu_temp_max_c"),
+)
+_SERVING_ROWS = (
+    ("requests finished / arrived", None),
+    ("output tokens/s", "output_tokens_per_s"),
+    ("TTFT p50 / p99 [s]", ("ttft_p50_s", "ttft_p99_s")),
+    ("TPOT p50 / p99 [ms]", ("tpot_p50_s", "tpot_p99_s")),
+    ("end-to-end p50 / p99 [s]", ("e2e_p50_s", "e2e_p99_s")),
+    ("goodput under SLO [req/s]", "goodput_req_per_s"),
+    ("J per output token: GPU", "j_per_output_token_gpu"),
+    ("J per output token: IT", "j_per_output_token_it"),
+    ("J per output token: facility", "j_per_output_token_facility"),
+    ("output tokens per facility kWh", "output_tokens_per_facility_kwh"),
+    ("KV use mean / max", ("kv_used_mean_frac", "kv_used_max_frac")),
+    ("prefix-cache hit rate", "prefix_hit_rate"),
+    ("reclaims / swap-outs / kills", ("reclaims", "swap_outs", "kills")),
+)
+Rows = list[tuple[str, list[object]]]
+
+
 def summary_table(runs: list[Run]) -> Table:
     """A table of the headline metrics of one or more runs, side by side."""
     table = Table(title="aidc run summary" if len(runs) == 1 else "aidc comparison")
@@ -23,72 +52,47 @@ def summary_table(runs: list[Run]) -> Table:
     for r in runs:
         table.add_column(r.path.name, justify="right")
     sums = [r.summary or {} for r in runs]
-    rows: list[tuple[str, list[object]]] = [
+    rows = _facility_rows(runs, sums) + _hall_rows(sums) + _serving_rows(sums)
+    for label, vals in rows:
+        table.add_row(escape(label), *[v if isinstance(v, str) else _fmt(v) for v in vals])
+    return table
+
+
+def _facility_rows(runs: list[Run], sums: list[dict]) -> Rows:
+    rows: Rows = [
         ("status", [r.metadata.get("status") for r in runs]),
         ("PUE", [s.get("pue") for s in sums]),
         ("IT power, mean [kW]", [s.get("it_power_mean_kw") for s in sums]),
         ("facility power, mean [kW]", [s.get("facility_power_mean_kw") for s in sums]),
     ]
-    for key in (
-        "it",
-        "gpu",
-        "node_fans",
-        "crah_fans",
-        "pumps",
-        "chiller",
-        "heat_rejection",
-        "distribution_loss",
-        "facility",
-    ):
-        rows.append((f"energy {key} [kWh]", [s.get("energy_kwh", {}).get(key) for s in sums]))
-    rows += [
+    for key in ENERGY_KEYS:
+        if key not in ("cooling", "other"):  # the table lists cooling by part; other loads are fixed
+            rows.append((f"energy {key} [kWh]", [s.get("energy_kwh", {}).get(key) for s in sums]))
+    return [
+        *rows,
         ("TFLOP per facility kWh", [s.get("tflop_per_facility_kwh") for s in sums]),
         ("water [m³]", [s.get("water_m3") for s in sums]),
     ]
-    hall_keys = [
-        ("TFLOPS per GPU", "tflops_per_gpu"),
-        ("node power [kW]", "node_power_kw"),
-        ("TFLOPS/kW (per GPU / node)", "tflops_per_kw"),
-        ("GPU power, mean [W]", "gpu_power_mean_w"),
-        ("throttled share", "throttled_share"),
-        ("GPU temp p50 [°C]", "gpu_temp_p50_c"),
-        ("GPU temp p99 [°C]", "gpu_temp_p99_c"),
-        ("GPU temp max [°C]", "gpu_temp_max_c"),
-    ]
-    names = sorted({h["hall"] for s in sums for h in s.get("halls", [])})
-    for hall in names:
-        for label, key in hall_keys:
-            vals = []
-            for s in sums:
-                h = next((h for h in s.get("halls", []) if h["hall"] == hall), {})
-                vals.append(h.get(key))
-            rows.append((f"{hall}: {label}", vals))
-    serving_keys = [
-        ("requests finished / arrived", None),
-        ("output tokens/s", "output_tokens_per_s"),
-        ("TTFT p50 / p99 [s]", ("ttft_p50_s", "ttft_p99_s")),
-        ("TPOT p50 / p99 [ms]", ("tpot_p50_s", "tpot_p99_s")),
-        ("end-to-end p50 / p99 [s]", ("e2e_p50_s", "e2e_p99_s")),
-        ("goodput under SLO [req/s]", "goodput_req_per_s"),
-        ("J per output token: GPU", "j_per_output_token_gpu"),
-        ("J per output token: IT", "j_per_output_token_it"),
-        ("J per output token: facility", "j_per_output_token_facility"),
-        ("output tokens per facility kWh", "output_tokens_per_facility_kwh"),
-        ("KV use mean / max", ("kv_used_mean_frac", "kv_used_max_frac")),
-        ("prefix-cache hit rate", "prefix_hit_rate"),
-        ("reclaims / swap-outs / kills", ("reclaims", "swap_outs", "kills")),
-    ]
-    jobs = sorted({(j["hall"], j["job"]) for s in sums for j in s.get("serving", [])})
-    for hall, job in jobs:
-        for label, key in serving_keys:
-            vals = []
-            for s in sums:
-                j = next((j for j in s.get("serving", []) if (j["hall"], j["job"]) == (hall, job)), None)
-                vals.append(_serving_cell(j, key, label))
-            rows.append((f"{hall}/{job}: {label}", vals))
-    for label, vals in rows:
-        table.add_row(escape(label), *[v if isinstance(v, str) else _fmt(v) for v in vals])
-    return table
+
+
+def _hall_rows(sums: list[dict]) -> Rows:
+    rows: Rows = []
+    for hall in sorted({h["hall"] for s in sums for h in s.get("halls", [])}):
+        per_run = [next((h for h in s.get("halls", []) if h["hall"] == hall), {}) for s in sums]
+        rows += [(f"{hall}: {label}", [h.get(key) for h in per_run]) for label, key in _HALL_ROWS]
+    return rows
+
+
+def _serving_rows(sums: list[dict]) -> Rows:
+    rows: Rows = []
+    for hall, job in sorted({(j["hall"], j["job"]) for s in sums for j in s.get("serving", [])}):
+        per_run = [
+            next((j for j in s.get("serving", []) if (j["hall"], j["job"]) == (hall, job)), None)
+            for s in sums
+        ]
+        for label, key in _SERVING_ROWS:
+            rows.append((f"{hall}/{job}: {label}", [_serving_cell(j, key, label) for j in per_run]))
+    return rows
 
 
 def _serving_cell(job: dict | None, key, label: str) -> object:

@@ -21,13 +21,16 @@ Definitions
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aidc.sim.engine import HallRecord, StepRecord
 from aidc.units import J_PER_KWH
-from aidc.workload.serving import ServingResult
-from aidc.workload.serving.deploy import ServingState
+
+if TYPE_CHECKING:  # types only: the report imports ENERGY_KEYS without loading the simulator
+    from aidc.sim.engine import HallRecord, StepRecord
+    from aidc.workload.serving import ServingResult
+    from aidc.workload.serving.deploy import ServingState
 
 ENERGY_KEYS = (
     "it",

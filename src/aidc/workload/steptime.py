@@ -251,6 +251,7 @@ class StepTimeModel:
         self.expert_bytes = per_expert * per_weight  # one expert of one layer [B]
         self.expert_rank_share = imbalance / g
         self.kv_bytes = dep.kv_bytes_per_token_per_gpu
+        self._decode_fixed: dict[tuple, tuple[float, float, float, float]] = {}
         self.moe = cfg.is_moe
         peak = dep.gpu.peak_tflops(dep.precision) * 1e12 * dep.compute_frac
         self.flop_s_at_max = peak
@@ -301,10 +302,16 @@ class StepTimeModel:
         if seqs <= 0:
             return _IDLE, _IDLE
         tokens = seqs * q
-        rate = self._rate(clock_mhz)
-        lin_c = tokens * (self.lin_flops_per_token + self.head_flops_per_sample) / rate
-        lin_m = self.weight_bytes_per_step(tokens) / self.byte_s
-        comm = self._comm(tokens)
+        key = (seqs, q, clock_mhz)
+        fixed = self._decode_fixed.get(key)
+        if fixed is None:  # what does not depend on the context, for this batch and clock
+            rate = self._rate(clock_mhz)
+            lin_c = tokens * (self.lin_flops_per_token + self.head_flops_per_sample) / rate
+            fixed = (rate, lin_c, self.weight_bytes_per_step(tokens) / self.byte_s, self._comm(tokens))
+            if len(self._decode_fixed) >= 4096:
+                self._decode_fixed.clear()
+            self._decode_fixed[key] = fixed
+        rate, lin_c, lin_m, comm = fixed
         new_pairs = seqs * q * (q + 1) / 2
         costs = []
         for context in (context_first, context_last):
@@ -335,11 +342,11 @@ class StepTimeModel:
         memory = lin_m + att_m
         t = (lin_c if lin_c > lin_m else lin_m) + (att_c if att_c > att_m else att_m) + comm + overhead
         activity = min(1.0, (ACTIVITY_TENSOR * compute + ACTIVITY_HBM * memory + ACTIVITY_WAIT * comm) / t)
-        return StepCost(t, compute, memory, comm, overhead, activity, compute * rate)
+        # tuple.__new__ skips the named tuple's Python-level constructor (one per step)
+        return tuple.__new__(StepCost, (t, compute, memory, comm, overhead, activity, compute * rate))
 
     def step(
         self,
-        *,
         prefill_tokens: int = 0,
         prefill_pairs: float = 0.0,
         prefill_context: float = 0.0,

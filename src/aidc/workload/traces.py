@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
 BUNDLED = {"azure-conv": "conv.csv", "azure-code": "code.csv"}
@@ -176,9 +178,6 @@ def load_trace(source: str | Path) -> Trace:
     columns are ignored. Missing columns, negative or zero token counts and decreasing timestamps
     raise :class:`TraceError` naming the file, the column and the first bad row.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     key = str(source)
     if key in BUNDLED:
         path = resources.files("aidc.workload") / "data" / "azure_llm_2023" / BUNDLED[key]

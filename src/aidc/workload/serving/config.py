@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
+from aidc.workload.demand import GroupClock
+
 
 class SwapTier(Protocol):
     """Memory below HBM (:class:`aidc.hardware.interconnect.MemoryTier` is one)."""
@@ -83,3 +85,17 @@ class UnlimitedClock:
 
     def mhz(self, activity: float) -> float:
         return self.ceiling_mhz
+
+
+# A step's clock under the power limit (power_limited_clock): passes from the ceiling until consistent.
+POWER_LIMIT_PASSES = 4
+CLOCK_TOLERANCE_MHZ = 1.0
+
+
+def power_limited_clock(clock: GroupClock, mhz: float, activity: float) -> tuple[float, bool]:
+    """The clock for work priced at ``mhz`` with ``activity`` (above what runs at the ceiling under
+    the cap), and whether the price stands: the power limit's clock for that activity; a lower clock
+    stretches compute and raises activity, so the caller prices the work again there, until the
+    clock moves by less than CLOCK_TOLERANCE_MHZ or POWER_LIMIT_PASSES run out."""
+    limit = clock.mhz(activity)
+    return (mhz, True) if limit > mhz - CLOCK_TOLERANCE_MHZ else (limit, False)

@@ -17,18 +17,17 @@ from collections import deque
 
 from aidc.workload.demand import GroupClock
 from aidc.workload.kvmemory import KVMemory, KVRequest
-from aidc.workload.serving.config import SchedulerConfig, UnlimitedClock
+from aidc.workload.serving.config import (
+    POWER_LIMIT_PASSES,
+    SchedulerConfig,
+    UnlimitedClock,
+    power_limited_clock,
+)
 from aidc.workload.serving.request import PoolRole, Request, RequestState
 from aidc.workload.serving.spans import Work, span_steps
 from aidc.workload.steptime import Deployment, StepTimeModel
 
 WAITING, PREFILL, DECODE, SWAPPED, DONE = RequestState  # local names: the hot path compares them
-
-# A step's clock under the power limit: the activity at the clock sets the clock (a lower clock
-# stretches compute and raises activity), solved by a few passes from the ceiling; the last pass
-# is within CLOCK_TOLERANCE_MHZ of consistent, or the cap is exceeded by the remainder (small).
-POWER_LIMIT_PASSES = 4
-CLOCK_TOLERANCE_MHZ = 1.0
 
 
 class Replica:
@@ -68,7 +67,6 @@ class Replica:
         self.steps = 0
         self.busy_s = 0.0
         self.activity_s = 0.0  # ∫ activity dt over busy time [s]
-        self.clock_s = 0.0  # ∫ clock dt over busy time [MHz·s]
         self.switching_s = 0.0  # ∫ activity · clock dt over busy time: switching events [MHz·s]
         self.capped_s = 0.0  # busy time of steps the power limit slowed [s]
         self.capped_activity_s = 0.0  # ∫ activity dt over those [s]
@@ -109,9 +107,11 @@ class Replica:
                 k, needs = span_steps(decode, self.kv, self.kept, self.verified)
                 if k > 1:
                     return self._launch_span(now, decode, k, needs, transfer)
-            transfer += self._allocate(now, decode, chunks)
-            chunks = [(r, c) for r, c in chunks if r.state == PREFILL]
-            decode = [r for r in decode if r.state == DECODE]
+            moved, displaced = self._allocate(now, decode, chunks)
+            transfer += moved
+            if displaced:
+                chunks = [(r, c) for r, c in chunks if r.state == PREFILL]
+                decode = [r for r in decode if r.state == DECODE]
             if decode or chunks:
                 return self._launch_step(now, decode, chunks, transfer)
             if not (self.waiting or self.swapped):  # everything scheduled was displaced
@@ -183,9 +183,11 @@ class Replica:
         req.state = PREFILL
         return True
 
-    def _allocate(self, now: float, decode: list[Request], chunks: list[tuple[Request, int]]) -> float:
-        """Blocks for this step (allocate on first use); the swap-out transfer time [s]. A request
-        displaced by an earlier allocation of the step is skipped."""
+    def _allocate(
+        self, now: float, decode: list[Request], chunks: list[tuple[Request, int]]
+    ) -> tuple[float, list[int]]:
+        """Blocks for this step (allocate on first use); the swap-out transfer time [s] and the ids
+        of the requests displaced. A request displaced by an earlier allocation of the step is skipped."""
         kv, transfer, displaced = self.kv, 0.0, []
         for r, c in chunks:
             if r.state == PREFILL:
@@ -195,7 +197,7 @@ class Replica:
                     displaced += rids
         n = len(displaced)
         kv.grow(now, decode, self.verified, self._victims, displaced)
-        return transfer + self._displace(now, displaced[n:])
+        return transfer + self._displace(now, displaced[n:]), displaced
 
     def _victims(self) -> list[KVRequest]:
         return [r.kv for r in self.running]
@@ -230,37 +232,34 @@ class Replica:
         context = sum([r.prefilled_tokens + c for r, c in chunks])
         done = sum([1 for r, c in chunks if r.prefilled_tokens + c >= r.target_tokens])
         dec_context = sum([r.context_tokens for r in decode])
-        f = self.clock.ceiling_mhz
+        clock = self.clock
+        f = clock.ceiling_mhz
         for _ in range(POWER_LIMIT_PASSES):
+            # positional, in the order of StepTimeModel.step's parameters (prefill tokens, pairs,
+            # context, prompts done, decode sequences, context, tokens per sequence, clock)
             cost = self.step_time.step(
-                prefill_tokens=pre_tokens,
-                prefill_pairs=pairs,
-                prefill_context=context,
-                prefill_done=done,
-                decode_seqs=len(decode),
-                decode_context=dec_context,
-                q=self.verified,
-                clock_mhz=f,
+                pre_tokens, pairs, context, done, len(decode), dec_context, self.verified, f
             )
-            limit = self.clock.mhz(cost.activity)
-            if limit > f - CLOCK_TOLERANCE_MHZ:
+            if cost.activity <= clock.free_activity:
                 break
-            f = limit
+            f, settled = power_limited_clock(clock, f, cost.activity)
+            if settled:
+                break
         self.version += 1
-        self.work = Work(
-            start_s=now,
-            first_s=cost.time_s + transfer,
-            growth_s=0.0,
-            steps=1,
-            activity=cost.activity,
-            clock_mhz=f,
-            flop_per_step=cost.flop,
-            transfer_s=transfer,
-            chunks=tuple(chunks),
-            decode=tuple(decode),
-            version=self.version,
+        self.work = Work(  # positional: keyword binding of 12 arguments costs ~3 % of a run
+            now,  # start_s
+            cost.time_s + transfer,  # first_s
+            0.0,  # growth_s
+            1,  # steps
+            cost.activity,  # activity
+            f,  # clock_mhz
+            f < self.clock.ceiling_mhz,  # capped
+            cost.flop,  # flop_per_step
+            transfer,  # transfer_s
+            tuple(chunks),  # chunks
+            tuple(decode),  # decode
+            self.version,  # version
         )
-        self.work.capped = f < self.clock.ceiling_mhz
         return self.work
 
     def _launch_span(
@@ -272,28 +271,31 @@ class Replica:
         n = len(decode)
         ctx0 = sum([r.context_tokens for r in decode])  # a list: faster than a generator here
         ctx1 = ctx0 + (k - 1) * n * self.kept
-        f = self.clock.ceiling_mhz
+        clock = self.clock
+        f = clock.ceiling_mhz
         for _ in range(POWER_LIMIT_PASSES):  # one clock for the span, at its mean activity
             c0, c1 = self.step_time.decode_span(n, ctx0, ctx1, self.verified, f)
-            limit = self.clock.mhz(0.5 * (c0.activity + c1.activity))
-            if limit > f - CLOCK_TOLERANCE_MHZ:
+            activity = 0.5 * (c0.activity + c1.activity)
+            if activity <= clock.free_activity:
                 break
-            f = limit
+            f, settled = power_limited_clock(clock, f, activity)
+            if settled:
+                break
         self.version += 1
-        self.work = Work(
-            start_s=now,
-            first_s=c0.time_s + transfer / k,
-            growth_s=(c1.time_s - c0.time_s) / (k - 1),
-            steps=k,
-            activity=0.5 * (c0.activity + c1.activity),
-            clock_mhz=f,
-            flop_per_step=0.5 * (c0.flop + c1.flop),
-            transfer_s=transfer,
-            chunks=(),
-            decode=tuple(decode),
-            version=self.version,
+        self.work = Work(  # positional: keyword binding of 12 arguments costs ~3 % of a run
+            now,  # start_s
+            c0.time_s + transfer / k,  # first_s
+            (c1.time_s - c0.time_s) / (k - 1),  # growth_s
+            k,  # steps
+            activity,  # activity
+            f,  # clock_mhz
+            f < self.clock.ceiling_mhz,  # capped
+            0.5 * (c0.flop + c1.flop),  # flop_per_step
+            transfer,  # transfer_s
+            (),  # chunks
+            tuple(decode),  # decode
+            self.version,  # version
         )
-        self.work.capped = f < self.clock.ceiling_mhz
         return self.work
 
     def cut(self, t_s: float) -> float | None:
@@ -318,7 +320,6 @@ class Replica:
             return
         self.busy_s += span
         self.activity_s += work.activity * span
-        self.clock_s += work.clock_mhz * span
         self.switching_s += work.activity * work.clock_mhz * span
         if work.capped:
             self.capped_s += span

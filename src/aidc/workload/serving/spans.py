@@ -65,6 +65,7 @@ class Work:
         steps: int,
         activity: float,
         clock_mhz: float,
+        capped: bool,
         flop_per_step: float,
         transfer_s: float,
         chunks: tuple[tuple[Request, int], ...],
@@ -78,18 +79,14 @@ class Work:
         self.activity = activity  # mean switching activity, for the power model [0–1]
         self.clock_mhz = clock_mhz  # the clock it runs at
         self.booked_flop = 0.0  # FLOPs booked so far in earlier intervals
-        self.capped = False  # the power limit set its clock (set by the replica)
+        self.capped = capped  # the power limit set its clock
         self.flop_per_step = flop_per_step  # matmul FLOPs each GPU executes per step
         self.transfer_s = transfer_s  # swap transfers inside the span [s]
         self.chunks = chunks  # prompt chunks (request, tokens)
         self.decode = decode  # sequences decoding
         self.version = version  # of the step-end event that is still valid
-        self._set_steps(steps)
-
-    def _set_steps(self, steps: int) -> None:
-        self.steps = steps
-        self.duration_s = span_duration_s(self.first_s, self.growth_s, steps)
-        self.end_s = self.start_s + self.duration_s
+        self.duration_s = steps * first_s + growth_s * steps * (steps - 1) / 2  # span_duration_s, inlined
+        self.end_s = start_s + self.duration_s
 
     def cut_at(self, t_s: float) -> bool:
         """End the span with the step in progress at ``t_s``; False if it already ends there."""
@@ -99,7 +96,9 @@ class Work:
         steps = min(self.steps, done + 1)
         if steps >= self.steps:
             return False
-        self._set_steps(steps)
+        self.steps = steps
+        self.duration_s = span_duration_s(self.first_s, self.growth_s, steps)
+        self.end_s = self.start_s + self.duration_s
         return True
 
 
