@@ -173,7 +173,7 @@ def power_limit_governor(
         f = np.array(np.broadcast_to(ceiling, np.broadcast_shapes(ceiling.shape, a.shape)), dtype=np.float64)
     else:
         # never start below 1 MHz: the cubic's convexity (and so the monotone convergence) holds for f ≥ 0
-        f = np.clip(np.asarray(initial_mhz, dtype=np.float64), 1.0, ceiling)
+        f = np.minimum(np.maximum(np.asarray(initial_mhz, dtype=np.float64), 1.0), ceiling)
     leak_k = leak * k
     for _ in range(max_iterations):
         v = v0 + k * f
@@ -185,7 +185,7 @@ def power_limit_governor(
         f = f_next
         if moved < tol_mhz:
             break
-    return np.clip(f, spec.clock_min_mhz, ceiling)
+    return np.minimum(np.maximum(f, spec.clock_min_mhz), ceiling)  # np.clip, without its overhead
 
 
 class JunctionStep(NamedTuple):
@@ -274,5 +274,5 @@ def server_fan_speed(
     phosphor-pid-control "stepwise"/"fan table" zones), which step fans with the hottest sensor.
     """
     t = np.asarray(hottest_temp_c, dtype=np.float64)
-    x = np.clip((t - temp_low_c) / (temp_high_c - temp_low_c), 0.0, 1.0)
+    x = np.minimum(np.maximum((t - temp_low_c) / (temp_high_c - temp_low_c), 0.0), 1.0)
     return min_speed_ratio + (1.0 - min_speed_ratio) * x

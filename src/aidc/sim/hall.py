@@ -94,6 +94,7 @@ class HallSim:
         self.tflops = np.zeros(self.n)
         self.node_wall_w = np.zeros(node.nodes)
         self.shutdown = np.zeros(self.n, dtype=bool)
+        self.shutdown_gpus = 0
         self.power_capped = np.zeros(self.n, dtype=bool)
         self.thermal = np.zeros(self.n, dtype=bool)
 
@@ -147,13 +148,13 @@ class HallSim:
         # 3. power: the resident share at the work's activity and clock, the rest idle
         power, leakage = gpu.gpu_power_and_leakage(d.activity, d.clock_mhz, self.temp_c, spec)
         clock, tflops = d.clock_mhz, d.tflops
-        partial = running & (resident < 1.0)
-        if partial.any():
+        partial = running & (resident < 1.0) if d.partial else None
+        if partial is not None and partial.any():
             idle_w, idle_leakage = gpu.gpu_power_and_leakage(0.0, spec.clock_idle_mhz, self.temp_c, spec)
             power = np.where(partial, resident * power + (1.0 - resident) * idle_w, power)
             leakage = np.where(partial, resident * leakage + (1.0 - resident) * idle_leakage, leakage)
             clock = np.where(partial, resident * clock + (1.0 - resident) * spec.clock_idle_mhz, clock)
-        if self.shutdown.any():  # off until it cools below max operating
+        if self.shutdown_gpus:  # off until it cools below max operating
             off = self.shutdown
             power, leakage, clock, tflops, resident, limited = (
                 np.where(off, 0.0, x) for x in (power, leakage, clock, tflops, resident, limited)
@@ -184,6 +185,7 @@ class HallSim:
         tripped = (temp >= spec.shutdown_temp_c) & ~self.shutdown
         self.temp_c = np.where(tripped, spec.shutdown_temp_c, temp)
         self.shutdown = tripped | (self.shutdown & (self.temp_c > spec.max_operating_temp_c))
+        self.shutdown_gpus = int(np.count_nonzero(self.shutdown))
 
     def _nodes(self) -> HallStep:
         node = self.node
@@ -209,5 +211,5 @@ class HallSim:
             active_gpus=float(self.resident.sum()),
             power_capped_gpus=float(np.dot(self.resident, self.limited)),
             thermal_gpus=float(np.dot(self.resident, self.thermal)),
-            shutdown_gpus=int(self.shutdown.sum()),
+            shutdown_gpus=self.shutdown_gpus,
         )

@@ -76,16 +76,24 @@ class _HallAccumulator:
         self.max_shutdown = max(self.max_shutdown, hs.shutdown_gpus)
         if not hs.active_gpus:
             return
-        running = st.resident > 0.0
-        self.gpu_energy_j += float(st.power_w[running].sum()) * dt
-        node_running = running.reshape(-1, st.gpus_per_node).any(axis=1)
-        self.node_wall_j += float(st.node_wall_w[node_running].sum()) * dt
-        self.node_seconds_running += float(node_running.sum()) * dt
-        idx = ((st.temp_c[running] - _T_LO) / _T_BIN).astype(np.int64)
-        self.temp_hist += np.bincount(np.clip(idx, 0, _EDGES - 1), minlength=_EDGES)
+        temps = st.temp_c
         if self.temp_sum is None:
-            self.temp_sum = np.zeros(st.temp_c.size)
-        self.temp_sum += np.where(running, st.temp_c, 0.0)
+            self.temp_sum = np.zeros(temps.size)
+        if hs.active_gpus >= temps.size:  # every GPU ran all step: the hall's totals, no masks
+            self.gpu_energy_j += hs.gpu_w * dt
+            self.node_wall_j += hs.it_w * dt
+            self.node_seconds_running += st.node_wall_w.size * dt
+            self.temp_sum += temps
+        else:
+            running = st.resident > 0.0
+            self.gpu_energy_j += float(st.power_w[running].sum()) * dt
+            node_running = running.reshape(-1, st.gpus_per_node).any(axis=1)
+            self.node_wall_j += float(st.node_wall_w[node_running].sum()) * dt
+            self.node_seconds_running += float(node_running.sum()) * dt
+            temps = temps[running]
+            self.temp_sum += np.where(running, st.temp_c, 0.0)
+        idx = ((temps - _T_LO) / _T_BIN).astype(np.int64)
+        self.temp_hist += np.bincount(np.minimum(np.maximum(idx, 0), _EDGES - 1), minlength=_EDGES)
         self.temp_count += 1.0
 
     def summary(self) -> dict[str, float | int | str | None]:

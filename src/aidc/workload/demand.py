@@ -61,3 +61,4 @@ class Demand:
     clock_mhz: FloatArray  # clock over the resident time, time-averaged [MHz]
     limited_frac: FloatArray  # share of the resident time the power limit held the clock down [0–1]
     tflops: FloatArray  # delivered, averaged over the whole step [TFLOPS]
+    partial: bool = True  # some GPU is resident for part of the step only (False: 0 or 1 everywhere)

@@ -83,6 +83,7 @@ class HallWorkload:
         self._boundaries = self._boundaries[np.isfinite(self._boundaries)]
         self._resident_key: tuple[int, int] | None = None
         self._resident = np.zeros(n)
+        self._idle = True
         self._clock_mhz: FloatArray | None = None  # the last step's solution (warm start)
 
     def config(self) -> dict[str, object]:
@@ -97,8 +98,9 @@ class HallWorkload:
         key = tuple(np.searchsorted(self._boundaries, (t_s, t_s + dt_s), side="right").tolist())
         if key != self._resident_key or key[0] != key[1]:
             overlap = np.minimum(self.end_s, t_s + dt_s) - np.maximum(self.start_s, t_s)
-            self._resident = np.clip(overlap / dt_s, 0.0, 1.0)
+            self._resident = np.minimum(np.maximum(overlap / dt_s, 0.0), 1.0)
             self._resident_key = key
+            self._idle = bool((self._resident <= 0.0).any())  # some GPU has no job resident
         return self._resident
 
     def profile(self, clock_mhz: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -128,9 +130,10 @@ class HallWorkload:
                 for whole, part in zip(parts, run.advance(t_s, dt_s, clocks), strict=True):
                     whole[run.gpus] = part
             resident, activity, clock, limited, tflops = parts
-        idle = resident <= 0.0
-        if idle.any():  # no job resident: the idle clock, no activity
+        if self._idle or self.serving:  # GPUs with no job resident: the idle clock, no activity
+            idle = resident <= 0.0
             activity = np.where(idle, 0.0, activity)
             clock = np.where(idle, self.clock_idle_mhz, clock)
             limited = np.where(idle, 0.0, limited)
-        return Demand(resident, activity, clock, limited, tflops)
+        partial = bool(self.serving) or self._resident_key[0] != self._resident_key[1]
+        return Demand(resident, activity, clock, limited, tflops, partial)
