@@ -92,7 +92,7 @@ def test_the_module_graph_has_no_cycle():
         state[m] = 1
         for n in graph[m]:
             if state.get(n) == 1:
-                cycle = path[path.index(n) :] + [n]
+                cycle = [*path[path.index(n) :], n]
                 raise AssertionError("import cycle: " + " → ".join(cycle))
             if n not in state:
                 visit(n, [*path, n])
