@@ -84,31 +84,6 @@ def cooling_tower_water_kg(heat_rejected_w: float, dt_s: float) -> float:
     return evaporation * (1.0 + 1.0 / (COOLING_TOWER_CYCLES_OF_CONCENTRATION - 1.0))
 
 
-# ---------------------------------------------------------------------------------------------
-# Plants
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PlantOutputs:
-    """One step of a cooling plant: electric power by subsystem [W], water [kg], and the
-    temperatures it delivers to the IT for the next step [°C]."""
-
-    crah_fans_w: float = 0.0
-    pumps_w: float = 0.0
-    chiller_w: float = 0.0
-    heat_rejection_w: float = 0.0
-    water_kg: float = 0.0
-    supply_air_c: float = 0.0
-    liquid_supply_c: float = 0.0
-    free_cooling_frac: float = 0.0
-    coolant_flow_frac: float = 1.0  # liquid loop flow as a share of design (cold plates see it)
-
-    @property
-    def total_w(self) -> float:
-        return self.crah_fans_w + self.pumps_w + self.chiller_w + self.heat_rejection_w
-
-
 @dataclass
 class HeatRejection:
     """A cooling tower (ambient = wet-bulb, uses water) or a dry cooler (ambient = dry-bulb)."""

@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from aidc.hardware.catalog import GPUSpec
 from aidc.hardware.gpu import (
+    ActivityLaw,
     boost_clock_limit,
     gpu_power,
     hardware_slowdown_factor,
@@ -81,10 +82,14 @@ class ClockLimits:
         return cls(spec, power_cap_w, temp_c, ceiling)
 
     def clock_mhz(
-        self, activity: ArrayLike, gpus: slice = slice(None), initial_mhz: ArrayLike | None = None
+        self,
+        activity: ArrayLike | ActivityLaw,
+        gpus: slice = slice(None),
+        initial_mhz: ArrayLike | None = None,
     ) -> FloatArray:
-        """The clock of each of ``gpus`` running work at ``activity`` [MHz] (``initial_mhz``: a warm
-        start of the power-limit solve, e.g. the last step's solution)."""
+        """The clock of each of ``gpus`` running work at ``activity`` (or whose activity follows the
+        clock by an :data:`~aidc.hardware.gpu.ActivityLaw`) [MHz]; ``initial_mhz``: a warm start of
+        the power-limit solve, e.g. the last step's solution."""
         return power_limit_governor(
             self.power_cap_w, activity, self.temp_c[gpus], self.ceiling_mhz[gpus], self.spec, initial_mhz
         )

@@ -7,6 +7,7 @@ descriptions of what the hardware does; each docstring states its source and val
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -129,9 +130,13 @@ def hardware_slowdown_factor(junction_temp_c: ArrayLike, spec: GPUSpec) -> Float
     return np.where(t >= spec.slowdown_temp_c, HW_SLOWDOWN_CLOCK_FACTOR, 1.0)
 
 
+ActivityLaw = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
+"""Work whose switching activity depends on the clock: f [MHz] → (activity, d activity / d f)."""
+
+
 def power_limit_governor(
     power_cap_w: ArrayLike,
-    activity: ArrayLike,
+    activity: ArrayLike | ActivityLaw,
     junction_temp_c: ArrayLike,
     clock_ceiling_mhz: ArrayLike,
     spec: GPUSpec,
@@ -154,11 +159,19 @@ def power_limit_governor(
     the power at the minimum clock returns the minimum clock (the hardware cannot go lower; the
     cap is then violated, as on real GPUs).
 
+    ``activity`` may be an :data:`ActivityLaw`: work whose activity changes with the clock (a
+    compute phase stretching as 1/f beside communication that does not). Newton then solves the
+    clock and the activity together, P(f, a(f)) = cap, with dP/df including a'(f); P stays
+    increasing in f as long as a(f)·f does, which holds for such work (its switching events per
+    second rise with the clock).
+
     The real governor acts every few milliseconds and on discrete clock bins; at the twin's
     time steps (≥ 1 s) its steady state, computed here continuously, is what matters.
     """
     cap = np.asarray(power_cap_w, dtype=np.float64)
-    a = np.asarray(activity, dtype=np.float64)
+    law = activity if callable(activity) else None
+    a = np.asarray(0.0 if law else activity, dtype=np.float64)
+    da = 0.0
     ceiling = np.asarray(clock_ceiling_mhz, dtype=np.float64)
     # V = v0 + k·f on the linear V–f curve.
     k = (spec.voltage_max_v - spec.voltage_idle_v) / (spec.clock_max_mhz - spec.clock_idle_mhz)
@@ -168,7 +181,7 @@ def power_limit_governor(
         / spec.voltage_max_v
         * np.exp2((np.asarray(junction_temp_c) - spec.leakage_ref_temp_c) / spec.leakage_doubling_c)
     )
-    dyn = a * spec.dynamic_max_w / (spec.voltage_max_v**2 * spec.clock_max_mhz)
+    dyn_max = spec.dynamic_max_w / (spec.voltage_max_v**2 * spec.clock_max_mhz)
     if initial_mhz is None:
         f = np.array(np.broadcast_to(ceiling, np.broadcast_shapes(ceiling.shape, a.shape)), dtype=np.float64)
     else:
@@ -176,14 +189,18 @@ def power_limit_governor(
         f = np.minimum(np.maximum(np.asarray(initial_mhz, dtype=np.float64), 1.0), ceiling)
     leak_k = leak * k
     for _ in range(max_iterations):
+        if law is not None:
+            a, da = law(f)
         v = v0 + k * f
-        dyn_v = dyn * v
+        dyn_v = dyn_max * a * v
         p = spec.static_power_w + v * (leak + dyn_v * f)
         dp = leak_k + dyn_v * (2.0 * k * f + v)
+        if law is not None:
+            dp = dp + dyn_max * da * v * v * f
         f_next = np.minimum(f - (p - cap) / dp, ceiling)
-        moved = np.max(np.abs(f_next - f), initial=0.0)
+        step = np.abs(f_next - f)
         f = f_next
-        if moved < tol_mhz:
+        if step.size == 0 or np.maximum.reduce(step, axis=None) < tol_mhz:  # np.max, without its wrapper
             break
     return np.minimum(np.maximum(f, spec.clock_min_mhz), ceiling)  # np.clip, without its overhead
 

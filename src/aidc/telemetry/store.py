@@ -4,9 +4,11 @@
 
     RUN/
       metadata.json      scenario, versions, seed, component configs, status
-      telemetry.duckdb   tables facility, halls (and gpus when per-GPU telemetry is on)
+      telemetry.duckdb   tables facility, halls, serving (one row per serving job and step), and gpus
+                         when per-GPU telemetry is on (rows made by aidc.telemetry.rows)
       facility.parquet   the same tables as Parquet, one row group per flushed chunk
       halls.parquet
+      serving.parquet
       gpus.parquet
       summary.json       run metrics (written last, only when the run completed)
 

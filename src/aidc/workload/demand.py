@@ -14,6 +14,7 @@ layer only needs their shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,8 +39,11 @@ class ClockLimits(Protocol):
     ceiling_mhz: FloatArray
 
     def clock_mhz(
-        self, activity: ArrayLike, gpus: slice = ..., initial_mhz: ArrayLike | None = None
-    ) -> FloatArray: ...
+        self,
+        activity: ArrayLike | Callable[[FloatArray], tuple[FloatArray, FloatArray]],
+        gpus: slice = ...,
+        initial_mhz: ArrayLike | None = None,
+    ) -> FloatArray: ...  # activity: per GPU, or a law f → (activity, d activity / d f)
 
     def groups(self, gpus: slice, sizes: ArrayLike) -> list[GroupClock]: ...
 

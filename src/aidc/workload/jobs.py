@@ -11,8 +11,8 @@ depend on the core clock (it waits on NVLink / InfiniBand):
 
 A burn is a step with t_m = 0 (throughput ∝ clock); idle has a_c = 0 and no throughput. The
 clock depends on the activity through the power limit and the activity on the clock through t_c,
-so each step solves f = limit(activity(f)) by fixed-point passes from the last step's solution
-(one or two passes: the activity changes little with the clock).
+so each step solves both together: the power limit's Newton iteration takes the activity as a
+function of the clock (:data:`~aidc.hardware.gpu.ActivityLaw`).
 
 A serving job's GPUs run a :class:`~aidc.workload.serving.ServingSim`, advanced over the step at
 the step's clocks (:meth:`~aidc.workload.serving.deploy.ServingRun.advance`).
@@ -34,11 +34,6 @@ from aidc.workload.serving.deploy import ServingRun
 from aidc.workload.steptime import Device
 
 FloatArray = NDArray[np.float64]
-
-# Fixed-point passes of clock ↔ activity per step, and when to stop early: the activity of a pass
-# moved less than this (0.1 % of the full dynamic power, under 0.5 W on a Hopper GPU).
-FIXED_POINT_PASSES = 3
-FIXED_POINT_TOLERANCE = 1e-3
 
 
 class HallWorkload:
@@ -79,6 +74,9 @@ class HallWorkload:
                 self.a_c[sl] = job.compute_activity_frac
                 self.a_m[sl] = job.comm_activity_frac
                 self.tflops_at_max[sl] = peak * job.mfu_compute_frac
+        c = self.t_c0 * self.clock_max_mhz  # the activity law's coefficients (see activity_law)
+        a, b, d = c * self.a_c, self.t_m * self.a_m, self.t_m
+        self._law = (a, b, c, d, b * c - a * d)
         self._boundaries = np.unique(np.concatenate([self.start_s, self.end_s]))
         self._boundaries = self._boundaries[np.isfinite(self._boundaries)]
         self._resident_key: tuple[int, int] | None = None
@@ -103,6 +101,16 @@ class HallWorkload:
             self._idle = bool((self._resident <= 0.0).any())  # some GPU has no job resident
         return self._resident
 
+    def activity_law(self, clock_mhz: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Activity of each GPU's (non-serving) job at a clock and its derivative d a / d f [1/MHz].
+
+        With t_c = t_c0·f_max/f, a = (t_c·a_c + t_m·a_m)/(t_c + t_m) = (A + B·f)/(C + D·f) where
+        A = t_c0·f_max·a_c, B = t_m·a_m, C = t_c0·f_max, D = t_m; d a/d f = (B·C − A·D)/(C + D·f)².
+        """
+        a, b, c, d, slope = self._law
+        den = c + d * clock_mhz
+        return (a + b * clock_mhz) / den, slope / (den * den)
+
     def profile(self, clock_mhz: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Time-averaged switching activity [0–1] and delivered TFLOPS (while resident) of each
         GPU's (non-serving) job at a clock [MHz]."""
@@ -113,13 +121,9 @@ class HallWorkload:
     def demand(self, t_s: float, dt_s: float, clocks: ClockLimits) -> Demand:
         """Run ``[t_s, t_s + dt_s)`` at the clocks ``clocks`` allows: the coupling contract
         (:mod:`aidc.workload.demand`)."""
-        clock = self._clock_mhz if self._clock_mhz is not None else clocks.ceiling_mhz
-        activity, _ = self.profile(clock)
-        for _ in range(FIXED_POINT_PASSES):
-            clock = clocks.clock_mhz(activity, initial_mhz=clock)
-            previous, (activity, tflops) = activity, self.profile(clock)
-            if np.max(np.abs(activity - previous), initial=0.0) < FIXED_POINT_TOLERANCE:
-                break
+        # the clock and the activity it gives solved together under the power limit
+        clock = clocks.clock_mhz(self.activity_law, initial_mhz=self._clock_mhz)
+        activity, tflops = self.profile(clock)
         self._clock_mhz = clock
         resident = self.resident_frac(t_s, dt_s)
         tflops = tflops * resident
