@@ -130,6 +130,16 @@ def hardware_slowdown_factor(junction_temp_c: ArrayLike, spec: GPUSpec) -> Float
     return np.where(t >= spec.slowdown_temp_c, HW_SLOWDOWN_CLOCK_FACTOR, 1.0)
 
 
+def _power_curve(junction_temp_c: ArrayLike, spec: GPUSpec) -> tuple[float, float, FloatArray, float]:
+    """Coefficients of P(f) = static + V·(leak + dyn·a·V·f), V = v0 + k·f on the linear V–f curve:
+    (k [V/MHz], v0 [V], leak [W/V], dyn [W/(V²·MHz)])."""
+    k = (spec.voltage_max_v - spec.voltage_idle_v) / (spec.clock_max_mhz - spec.clock_idle_mhz)
+    v0 = spec.voltage_idle_v - k * spec.clock_idle_mhz
+    exponent = (np.asarray(junction_temp_c) - spec.leakage_ref_temp_c) / spec.leakage_doubling_c
+    leak = spec.leakage_ref_w / spec.voltage_max_v * np.exp2(exponent)
+    return k, v0, leak, spec.dynamic_max_w / (spec.voltage_max_v**2 * spec.clock_max_mhz)
+
+
 ActivityLaw = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
 """Work whose switching activity depends on the clock: f [MHz] → (activity, d activity / d f)."""
 
@@ -165,38 +175,25 @@ def power_limit_governor(
     increasing in f as long as a(f)·f does, which holds for such work (its switching events per
     second rise with the clock).
 
-    The real governor acts every few milliseconds and on discrete clock bins; at the twin's
-    time steps (≥ 1 s) its steady state, computed here continuously, is what matters.
+    The real governor acts every few milliseconds on discrete clock bins; its steady state,
+    computed here continuously, is what matters at the twin's steps (≥ 1 s).
     """
     cap = np.asarray(power_cap_w, dtype=np.float64)
+    ceiling = np.asarray(clock_ceiling_mhz, dtype=np.float64)
     law = activity if callable(activity) else None
     a = np.asarray(0.0 if law else activity, dtype=np.float64)
-    da = 0.0
-    ceiling = np.asarray(clock_ceiling_mhz, dtype=np.float64)
-    # V = v0 + k·f on the linear V–f curve.
-    k = (spec.voltage_max_v - spec.voltage_idle_v) / (spec.clock_max_mhz - spec.clock_idle_mhz)
-    v0 = spec.voltage_idle_v - k * spec.clock_idle_mhz
-    leak = (
-        spec.leakage_ref_w
-        / spec.voltage_max_v
-        * np.exp2((np.asarray(junction_temp_c) - spec.leakage_ref_temp_c) / spec.leakage_doubling_c)
-    )
-    dyn_max = spec.dynamic_max_w / (spec.voltage_max_v**2 * spec.clock_max_mhz)
     if initial_mhz is None:
         f = np.array(np.broadcast_to(ceiling, np.broadcast_shapes(ceiling.shape, a.shape)), dtype=np.float64)
     else:
         # never start below 1 MHz: the cubic's convexity (and so the monotone convergence) holds for f ≥ 0
         f = np.minimum(np.maximum(np.asarray(initial_mhz, dtype=np.float64), 1.0), ceiling)
-    leak_k = leak * k
+    k, v0, leak, dyn = _power_curve(junction_temp_c, spec)
     for _ in range(max_iterations):
-        if law is not None:
-            a, da = law(f)
+        a, da = law(f) if law is not None else (a, 0.0)
         v = v0 + k * f
-        dyn_v = dyn_max * a * v
+        dyn_v = dyn * a * v
         p = spec.static_power_w + v * (leak + dyn_v * f)
-        dp = leak_k + dyn_v * (2.0 * k * f + v)
-        if law is not None:
-            dp = dp + dyn_max * da * v * v * f
+        dp = leak * k + dyn_v * (2.0 * k * f + v) + dyn * da * v * v * f
         f_next = np.minimum(f - (p - cap) / dp, ceiling)
         step = np.abs(f_next - f)
         f = f_next
