@@ -1,9 +1,10 @@
 """The clock: steps a scenario's components in a fixed order every ``dt_s``.
 
-Step order (DESIGN.md): workload demand → GPU governor → GPU power → junction temperature → heat
-split to liquid and air (all in :class:`~aidc.sim.hall.HallSim`) → cooling plant (its power, and
-the supply temperatures for the next step) → power chain → metrics → telemetry (the caller's, from
-the :class:`StepRecord`). The clock knows no physics; :mod:`aidc.sim.build` makes the components.
+Step order (docs/architecture.md): clock limits at the junction temperatures → workload demand at
+those clocks → GPU power → junction temperature → heat split to liquid and air (all in
+:class:`~aidc.sim.hall.HallSim`) → cooling plant (its power, and the supply temperatures for the
+next step) → power chain → metrics → telemetry (the caller's, from the :class:`StepRecord`). The
+clock knows no physics; :mod:`aidc.sim.build` makes the components.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The IT side of one hall as a component: its GPUs, nodes and their thermal paths, vectorized.
 
-``step`` follows the step order of :mod:`aidc.sim.engine` for the IT: workload demand → GPU governor
-→ GPU power → junction temperature → node fans and heat split. The physics is in
+``step`` follows the step order of :mod:`aidc.sim.engine` for the IT: clock limits → workload demand
+(the coupling contract, :mod:`aidc.workload.demand`) → GPU power → junction temperature → node
+fans and heat split. The physics is in
 :mod:`aidc.hardware.gpu` and :mod:`aidc.hardware.node`; this class holds the state between steps
 and routes one step through those functions. ``state()`` is what telemetry and controllers read.
 """
