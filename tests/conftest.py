@@ -1,11 +1,36 @@
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "aidc" / "examples"
+
+# The scenario fuzz (tests/fuzz/, `make fuzz`): AIDC_FUZZ=1 or --hypothesis-profile=fuzz runs each of
+# its three properties 3,400 times (over 10,000 cases); a case still running after 30 s has hung
+# (they take tens of ms, a full weather file about a second).
+settings.register_profile(
+    "fuzz",
+    max_examples=3_400,
+    deadline=30_000,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+if os.environ.get("AIDC_FUZZ", "") not in ("", "0"):
+    settings.load_profile("fuzz")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """PyTorch's thread count for the whole suite: ``AIDC_TORCH_THREADS`` (default 1). The suite's
+    networks are small; at PyTorch's default (one thread per core) each op's threads wait for a core
+    whenever the machine has other work (issue 12: ``make test`` 150 s on a busy 2-core machine
+    against 43 s on an idle one)."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("AIDC_TORCH_THREADS", "1")))
 
 
 def example_dict(name: str) -> dict:

@@ -17,7 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "aidc"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("aidc", "aidc.units"),
+    ("aidc", "aidc.units", "aidc.plotting"),
     ("aidc.model", "aidc.hardware"),
     ("aidc.facility",),
     ("aidc.scenario",),
@@ -111,7 +111,7 @@ def _functions(tree: ast.AST):
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_imports_inside_functions_but_the_clis(module):
-    if module == "aidc.cli":
+    if module == "aidc.cli" or module.startswith("aidc.cli."):
         return
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     for fn in _functions(tree):

@@ -15,7 +15,7 @@ import pyarrow
 import aidc
 from aidc.scenario import Scenario, load_scenario
 from aidc.sim.build import build_simulation
-from aidc.sim.engine import StepRecord
+from aidc.sim.engine import Simulation, StepRecord
 from aidc.telemetry.metrics import RunMetrics
 from aidc.telemetry.rows import facility_row, gpu_columns, hall_rows, serving_rows
 from aidc.telemetry.store import Run, RunStore
@@ -55,14 +55,16 @@ def run_scenario(
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
     source: str | None = None,
+    sim: Simulation | None = None,
 ) -> Run:
     """Simulate ``scenario`` and write its run directory at ``out``; returns the :class:`Run`.
 
     The scenario's components are built before anything is written (``ScenarioError`` naming the
-    field if one cannot be), so nothing is written for bad input. An exception or Ctrl-C during
-    the run leaves the directory marked incomplete, with everything flushed so far.
+    field if one cannot be; pass ``sim`` if it is built already), then the run folder is claimed
+    (``OutputError`` if it may not be written), so nothing is written for bad input. An exception or
+    Ctrl-C during the run leaves the folder marked incomplete, with everything flushed so far.
     """
-    sim = build_simulation(scenario)
+    sim = sim or build_simulation(scenario)
     components = sim.config()
     metadata = {
         "scenario": scenario.model_dump(mode="json"),

@@ -51,20 +51,27 @@ def read_dataset(path: str | Path) -> tuple[OfflineDataset, dict]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(b"aidc")
-    meta = json.loads(raw) if raw else {}
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an aidc offline dataset (format {meta.get('format')!r})")
+    try:
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {}).get(b"aidc")
+        meta = json.loads(raw) if raw else {}
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable aidc offline dataset ({e})") from None
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if fmt != FORMAT:
+        raise ValueError(f"{path} is not an aidc offline dataset (format {fmt!r})")
 
     def block(name: str, dim: int) -> np.ndarray:
         return np.column_stack([table.column(f"{name}_{j}").to_numpy() for j in range(dim)])
 
-    data = OfflineDataset(
-        obs=block("obs", meta["obs_dim"]),
-        actions=block("actions", meta["act_dim"]),
-        rewards=np.array(table.column("reward").to_numpy()),
-        next_obs=block("next_obs", meta["obs_dim"]),
-        terminals=np.array(table.column("terminal").to_numpy()),
-    )
+    try:
+        data = OfflineDataset(
+            obs=block("obs", meta["obs_dim"]),
+            actions=block("actions", meta["act_dim"]),
+            rewards=np.array(table.column("reward").to_numpy()),
+            next_obs=block("next_obs", meta["obs_dim"]),
+            terminals=np.array(table.column("terminal").to_numpy()),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: a damaged aidc offline dataset (missing {e})") from None
     return data, meta
