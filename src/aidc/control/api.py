@@ -12,12 +12,11 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 import aidc.control  # noqa: F401  (registers the environments)
 from aidc.control.controllers import CONTROLLERS, make_controller
 from aidc.control.datasets import read_dataset, write_dataset
+from aidc.control.evaluation_page import write_evaluation_page
 from aidc.control.offline import (
     IQLConfig,
     IQLPolicy,
@@ -120,9 +119,24 @@ def _resolve(env, name: str):
     if name in CONTROLLERS:
         return make_controller(name, env.specs)
     if Path(name).is_file():
-        return PolicyController(env.specs, IQLPolicy.load(name))
+        policy = IQLPolicy.load(name)
+        want = (env.observation_space.shape[0], len(env.specs))
+        if policy.dims != want:
+            raise ValueError(
+                f"{name} was trained for {policy.dims[0]} observations and {policy.dims[1]} setpoints; "
+                f"this hall's environment has {want[0]} and {want[1]} (a policy of the other hall?)"
+            )
+        return PolicyController(env.specs, policy)
     known = ", ".join(CONTROLLERS)
     raise ValueError(f"controller {name!r} is neither a baseline ({known}) nor a policy file")
+
+
+def check_controllers(kind: str, controllers: list[str]) -> None:
+    """``ValueError`` naming the first controller that is not a baseline or a usable policy file
+    for this hall's environment (a damaged file, or a policy of the other hall)."""
+    env = make_env(kind)
+    for name in controllers:
+        _resolve(env, name)
 
 
 def _evaluate_episode(kind: str, controller, episode: dict, seed: int, index: int) -> dict:
@@ -181,40 +195,12 @@ def evaluate_controllers(
 def write_evaluation(
     results: dict[str, dict], out_dir: str | Path, *, kind: str, episode_list: list[dict] | None = None
 ) -> tuple[Path, Path]:
-    """``results.json`` (totals and traces) and ``evaluation.html`` (cooling power, hottest GPU and
-    hottest inlet per controller over the held-out steps, plotly) in ``out_dir``."""
+    """``results.json`` (totals and traces) and ``evaluation.html`` (the totals, then cooling power,
+    hottest GPU and hottest inlet per controller over the held-out steps) in ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    eps = episode_list or heldout_episodes()
     path_json = out / "results.json"
-    path_json.write_text(
-        json.dumps(
-            {"env": ENVS[kind], "episodes": episode_list or heldout_episodes(), "results": results}, indent=1
-        )
-    )
-    fig = make_subplots(
-        rows=3,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.05,
-        subplot_titles=("cooling power [kW]", "hottest GPU [°C]", "hottest rack inlet [°C]"),
-    )
-    for name, r in results.items():
-        x = list(range(len(r["trace"])))
-        for row, key in enumerate(("cooling_kw", "gpu_temp_max_c", "inlet_temp_max_c"), start=1):
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=[t[key] for t in r["trace"]],
-                    name=name,
-                    legendgroup=name,
-                    showlegend=row == 1,
-                    mode="lines",
-                ),
-                row=row,
-                col=1,
-            )
-    fig.update_xaxes(title_text="control step (5 min), held-out episodes back to back", row=3, col=1)
-    fig.update_layout(title=f"aidc control evaluation, {kind} hall", height=900)
-    path_html = out / "evaluation.html"
-    fig.write_html(path_html, include_plotlyjs=True)
-    return path_json, path_html
+    path_json.write_text(json.dumps({"env": ENVS[kind], "episodes": eps, "results": results}, indent=1))
+    title = f"aidc control evaluation, {kind} hall"
+    return path_json, write_evaluation_page(results, out / "evaluation.html", title=title, episode_list=eps)

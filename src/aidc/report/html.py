@@ -1,6 +1,10 @@
-"""One self-contained HTML file per run: headline metrics and plotly charts of temperatures,
-clocks, power by subsystem, PUE and throughput over time. plotly.js is inlined once, so the
-file opens offline."""
+"""One self-contained HTML file per run: headline metrics and plotly charts of power by subsystem,
+PUE, temperatures, clocks, throughput and serving over time.
+
+Every series is downsampled to the pixels it is drawn on, keeping each bucket's minimum and
+maximum (``aidc.plotting.downsample``), so a year-long run makes a page of a few MB; each hall and
+serving job keeps one colour on every chart (``aidc.plotting.pages``).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,19 @@ import html
 import io
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
-from plotly.io import to_html
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
 from rich.console import Console
 
+from aidc.plotting.downsample import downsample, minmax_indices
+from aidc.plotting.pages import LEGEND, MARGIN, colour_map, time_axis, write_page, y_axis
 from aidc.report.summary import summary_table
 from aidc.telemetry.store import Run
+
+Columns = dict[str, np.ndarray]
+Groups = list[tuple[str, Columns]]  # (hall, or hall/job: its columns), in name order
 
 _POWER_COLUMNS = (
     ("gpu_w", "GPUs"),
@@ -25,104 +36,197 @@ _POWER_COLUMNS = (
     ("distribution_loss_w", "distribution losses"),
     ("other_w", "other loads"),
 )
+_SUBSYSTEM_COLOURS = qualitative.Pastel  # not the halls' palette: a colour names one thing a page
+_WEATHER = (("dry_bulb_c", "dry-bulb", "#555555"), ("wet_bulb_c", "wet-bulb", "#999999"))
+_TEMPERATURES = (  # column, legend name, dash
+    ("gpu_temp_max_c", "GPU max", "solid"),
+    ("gpu_temp_p99_c", "GPU p99", "dash"),
+    ("gpu_temp_mean_c", "GPU mean", "dot"),
+)
+_COOLANTS = (("supply_air_c", "supply air", "dashdot"), ("liquid_supply_c", "liquid supply", "longdash"))
+_QUEUES = (("waiting", "solid"), ("running", "dash"), ("swapped", "dot"))
+_EVENTS = (("swap_outs", "swap-outs", "solid"), ("kills", "kills", "dot"))
+
+
+_FACILITY_COLUMNS = ("t_s", "it_w", "pue", *(c for c, _ in _POWER_COLUMNS), *(c for c, _, _ in _WEATHER))
+_HALL_COLUMNS = (
+    "t_s",
+    *(c for c, _, _ in _TEMPERATURES),
+    *(c for c, _, _ in _COOLANTS),
+    "clock_busy_mean_mhz",
+    "clock_mean_mhz",
+    "throttled_frac",
+    "tflops_per_gpu",
+)
+_SERVING_COLUMNS = (
+    "t_s",
+    "output_tokens",
+    "kv_used_frac",
+    *(c for c, _ in _QUEUES),
+    *(c for c, _, _ in _EVENTS),
+)
+
+
+def _read(run: Run, table: str, columns: tuple[str, ...], key: str | None = None) -> Groups:
+    """The ``columns`` of ``table`` it has (older runs lack some), one group per value of the SQL
+    expression ``key`` (one group if None), each in time order. Only these columns are read: a
+    year at 10 s steps is millions of rows."""
+    have = set(run.query(f"SELECT * FROM {table} LIMIT 0").column_names)
+    cols = [c for c in columns if c in have]
+    name = f", {key} AS name" if key else ""
+    t = run.query(f"SELECT {', '.join(cols)}{name} FROM {table} ORDER BY {'name, ' if key else ''}t_s")
+    data = {c: t.column(c).to_numpy() for c in cols}
+    if key is None:
+        return [("", data)]
+    names = t.column("name").combine_chunks().dictionary_encode()
+    codes = names.indices.to_numpy()
+    cuts = np.flatnonzero(np.diff(codes)) + 1
+    bounds = zip(np.r_[0, cuts], np.r_[cuts, codes.size], strict=True) if codes.size else []
+    return [(names.dictionary[codes[a]].as_py(), {c: v[a:b] for c, v in data.items()}) for a, b in bounds]
+
+
+def _drawn(fig: go.Figure, axis: str = "y") -> list[np.ndarray]:
+    """The values of the traces on y axis ``axis`` (downsampled, with their extremes)."""
+    return [tr.y for tr in fig.data if (tr.yaxis or "y") == axis]
+
+
+def _line(x: np.ndarray, y: np.ndarray, name: str, colour: str, dash: str = "solid", **kw) -> go.Scatter:
+    xs, ys = downsample(x, y)
+    return go.Scatter(x=xs, y=ys, name=name, mode="lines", line={"color": colour, "dash": dash}, **kw)
+
+
+def _grouped(name: str, colour: str) -> dict:
+    """Traces of one hall or job: one legend group, titled with its name, in its colour."""
+    return {"colour": colour, "legendgroup": name, "legendgrouptitle_text": name}
+
+
+def _layout(fig: go.Figure, title: str, x_axis: dict, rows: int = 1) -> go.Figure:
+    """Title, height, hover and the time axis (titled under the bottom panel only)."""
+    fig.update_layout(
+        title=title,
+        height=320 + 140 * rows,
+        hovermode="x unified",
+        showlegend=True,  # also for one trace: the legend names its hall or job
+        legend=LEGEND,
+        margin=MARGIN,
+    )
+    fig.update_xaxes(**x_axis)
+    for row in range(1, rows):
+        fig.update_xaxes(title_text="", row=row, col=1)
+    return fig
+
+
+def _power_figure(fac: Columns, x_axis: dict) -> go.Figure:
+    """Power by subsystem, stacked. Every part is drawn at the samples that keep the total's
+    minima and maxima, so the stack stays a stack and its top is the facility's power."""
+    other_it = fac["it_w"] - fac["gpu_w"] - fac["node_fans_w"]
+    parts = [("other IT (CPUs, network, PSU losses)", other_it)]
+    parts += [(label, fac[col]) for col, label in _POWER_COLUMNS]
+    total_kw = sum(w for _, w in parts) / 1e3
+    idx = minmax_indices(total_kw)
+    fig = go.Figure()
+    for (label, w), colour in zip(parts, _SUBSYSTEM_COLOURS, strict=False):
+        fig.add_trace(
+            go.Scatter(
+                x=fac["t"][idx].astype(np.float32),
+                y=(w[idx] / 1e3).astype(np.float32),
+                name=label,
+                stackgroup="power",
+                mode="lines",
+                line={"color": colour, "width": 0.5},
+            )
+        )
+    fig.update_yaxes(**y_axis("power_kw", "power [kW]", total_kw[idx]))
+    return _layout(fig, "Facility power by subsystem", x_axis)
+
+
+def _pue_figure(fac: Columns, x_axis: dict) -> go.Figure:
+    """PUE above the outdoor temperatures that drive it."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    fig.add_trace(_line(fac["t"], fac["pue"], "PUE", "#000000"), row=1, col=1)
+    for col, label, colour in _WEATHER:
+        fig.add_trace(_line(fac["t"], fac[col], f"outdoor {label}", colour), row=2, col=1)
+    fig.update_yaxes(**y_axis("pue", "PUE", *_drawn(fig, "y")), row=1, col=1)
+    fig.update_yaxes(**y_axis("temp_c", "outdoor [°C]", *_drawn(fig, "y2")), row=2, col=1)
+    return _layout(fig, "PUE and weather", x_axis, rows=2)
+
+
+def _temperature_figure(halls: Groups, colours: dict[str, str], x_axis: dict) -> go.Figure:
+    fig = go.Figure()
+    for name, h in halls:
+        g = _grouped(name, colours[name])
+        for col, label, dash in _TEMPERATURES:
+            fig.add_trace(_line(h["t"], h[col], label, dash=dash, **g))
+        for col, label, dash in _COOLANTS:
+            if np.nanmax(np.abs(h[col]), initial=0.0) > 0.0:  # the plant has no such loop
+                fig.add_trace(_line(h["t"], h[col], label, dash=dash, **g))
+    fig.update_yaxes(**y_axis("temp_c", "temperature [°C]", *_drawn(fig)))
+    return _layout(fig, "GPU junction and coolant temperatures", x_axis)
+
+
+def _clock_figure(halls: Groups, colours: dict[str, str], x_axis: dict) -> go.Figure:
+    """Clocks of the busy GPUs and of all of them (idle ones idle at a low clock), above the share
+    of running GPUs the power limit or temperature held back."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.6, 0.4])
+    for name, h in halls:
+        g = _grouped(name, colours[name])
+        if "clock_busy_mean_mhz" in h:  # runs written before it was stored have only the mean
+            fig.add_trace(_line(h["t"], h["clock_busy_mean_mhz"], "mean clock, busy GPUs", **g), row=1, col=1)
+        fig.add_trace(
+            _line(h["t"], h["clock_mean_mhz"], "mean clock, all GPUs", dash="dot", **g), row=1, col=1
+        )
+        share = 100.0 * h["throttled_frac"]
+        fig.add_trace(_line(h["t"], share, "throttled [% of running]", dash="dash", **g), row=2, col=1)
+    fig.update_yaxes(**y_axis("clock_mhz", "clock [MHz]", *_drawn(fig, "y")), row=1, col=1)
+    fig.update_yaxes(**y_axis("percent", "throttled [%]", *_drawn(fig, "y2")), row=2, col=1)
+    return _layout(fig, "GPU clocks and throttling", x_axis, rows=2)
+
+
+def _throughput_figure(halls: Groups, colours: dict[str, str], x_axis: dict) -> go.Figure:
+    fig = go.Figure()
+    for name, h in halls:
+        fig.add_trace(
+            _line(h["t"], h["tflops_per_gpu"], "TFLOPS per running GPU", **_grouped(name, colours[name]))
+        )
+    fig.update_yaxes(**y_axis("rate", "TFLOPS per running GPU", *_drawn(fig)))
+    return _layout(fig, "Delivered throughput", x_axis)
+
+
+def _serving_figures(jobs: Groups, colours: dict[str, str], x_axis: dict) -> list[go.Figure]:
+    """Throughput, queues, KV use and memory events of each serving job over time."""
+    tput, queue = go.Figure(), go.Figure()
+    memory = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    for name, j in jobs:
+        g = _grouped(name, colours[name])
+        rate = np.diff(j["output_tokens"]) / np.diff(j["t_s"])  # over each sample interval
+        tput.add_trace(_line(j["t"][1:], rate, "output tokens/s", **g))
+        for col, dash in _QUEUES:
+            queue.add_trace(_line(j["t"], j[col], col, dash=dash, **g))
+        memory.add_trace(_line(j["t"], 100.0 * j["kv_used_frac"], "KV used [%]", **g), row=1, col=1)
+        for col, label, dash in _EVENTS:
+            memory.add_trace(_line(j["t"], j[col], f"{label} (cumulative)", dash=dash, **g), row=2, col=1)
+    tput.update_yaxes(**y_axis("rate", "output tokens/s", *_drawn(tput)))
+    queue.update_yaxes(**y_axis("count", "requests", *_drawn(queue)))
+    memory.update_yaxes(**y_axis("percent", "KV blocks in use [%]", *_drawn(memory, "y")), row=1, col=1)
+    memory.update_yaxes(**y_axis("count", "events (cumulative)", *_drawn(memory, "y2")), row=2, col=1)
+    return [
+        _layout(tput, "Serving throughput", x_axis),
+        _layout(queue, "Serving queues", x_axis),
+        _layout(memory, "KV-cache memory", x_axis, rows=2),
+    ]
 
 
 def _figures(run: Run) -> list[go.Figure]:
-    fac = run.table("facility").to_pydict()
-    figs = _facility_figures(fac, [t / 3600.0 for t in fac["t_s"]])
-    figs += _hall_figures(run.table("halls").to_pydict())
-    if run.has_table("serving"):
-        figs += _serving_figures(run.table("serving").to_pydict())
-    return figs
-
-
-def _facility_figures(fac: dict, t_h: list[float]) -> list[go.Figure]:
-    """Power by subsystem, stacked; PUE beside the weather."""
-    power = go.Figure()
-    it_other = [it - g - f for it, g, f in zip(fac["it_w"], fac["gpu_w"], fac["node_fans_w"], strict=True)]
-    power.add_trace(
-        go.Scatter(
-            x=t_h, y=[v / 1e3 for v in it_other], name="other IT (CPUs, network, PSU losses)", stackgroup="p"
-        )
-    )
-    for col, label in _POWER_COLUMNS:
-        power.add_trace(go.Scatter(x=t_h, y=[v / 1e3 for v in fac[col]], name=label, stackgroup="p"))
-    power.update_layout(title="Facility power by subsystem", xaxis_title="time [h]", yaxis_title="power [kW]")
-    pue = go.Figure(go.Scatter(x=t_h, y=fac["pue"], name="PUE"))
-    pue.add_trace(go.Scatter(x=t_h, y=fac["dry_bulb_c"], name="outdoor dry-bulb [°C]", yaxis="y2"))
-    pue.add_trace(go.Scatter(x=t_h, y=fac["wet_bulb_c"], name="outdoor wet-bulb [°C]", yaxis="y2"))
-    pue.update_layout(
-        title="PUE and weather",
-        xaxis_title="time [h]",
-        yaxis_title="PUE",
-        yaxis2={"title": "temperature [°C]", "overlaying": "y", "side": "right"},
-    )
-    return [power, pue]
-
-
-def _hall_figures(halls: dict) -> list[go.Figure]:
-    """Temperatures, clocks and throttling, throughput of each hall."""
-    temp, clock, tput = go.Figure(), go.Figure(), go.Figure()
-    for name in sorted(set(halls["hall"])):
-        idx = [i for i, h in enumerate(halls["hall"]) if h == name]
-        th = [halls["t_s"][i] / 3600.0 for i in idx]
-
-        def series(col: str, scale: float = 1.0, idx=idx) -> list[float]:
-            return [scale * halls[col][i] for i in idx]
-
-        for col, label in (("gpu_temp_mean_c", "mean"), ("gpu_temp_p99_c", "p99"), ("gpu_temp_max_c", "max")):
-            temp.add_trace(go.Scatter(x=th, y=series(col), name=f"{name} {label}"))
-        for col, label in (("supply_air_c", "supply air"), ("liquid_supply_c", "liquid supply")):
-            if any(series(col)):
-                temp.add_trace(go.Scatter(x=th, y=series(col), name=f"{name} {label}", line={"dash": "dot"}))
-        clock.add_trace(go.Scatter(x=th, y=series("clock_mean_mhz"), name=f"{name} clock"))
-        throttled = series("throttled_frac", 100.0)
-        clock.add_trace(go.Scatter(x=th, y=throttled, name=f"{name} throttled [%]", yaxis="y2"))
-        tput.add_trace(go.Scatter(x=th, y=series("tflops_per_gpu"), name=f"{name} TFLOPS per GPU"))
-    temp.update_layout(
-        title="GPU junction and coolant temperatures", xaxis_title="time [h]", yaxis_title="°C"
-    )
-    clock.update_layout(
-        title="GPU clocks and throttling",
-        xaxis_title="time [h]",
-        yaxis_title="mean clock [MHz]",
-        yaxis2={"title": "throttled GPUs [%]", "overlaying": "y", "side": "right", "range": [0, 100]},
-    )
-    tput.update_layout(
-        title="Delivered throughput", xaxis_title="time [h]", yaxis_title="TFLOPS per running GPU"
-    )
-    return [temp, clock, tput]
-
-
-def _serving_figures(sv: dict) -> list[go.Figure]:
-    """Throughput, queues, KV use and memory events of each serving job over time."""
-    tput, queue, memory = go.Figure(), go.Figure(), go.Figure()
-    for key in sorted(set(zip(sv["hall"], sv["job"], strict=True))):
-        idx = [i for i, k in enumerate(zip(sv["hall"], sv["job"], strict=True)) if k == key]
-        name = "/".join(key)
-        t = [sv["t_s"][i] for i in idx]
-        th = [x / 3600.0 for x in t]
-        tok = [sv["output_tokens"][i] for i in idx]
-        rate = [0.0] + [(b - a) / (t2 - t1) for a, b, t1, t2 in zip(tok, tok[1:], t, t[1:], strict=False)]
-        tput.add_trace(go.Scatter(x=th, y=rate, name=f"{name} output tokens/s"))
-        for col in ("waiting", "running", "swapped"):
-            queue.add_trace(go.Scatter(x=th, y=[sv[col][i] for i in idx], name=f"{name} {col}"))
-        memory.add_trace(
-            go.Scatter(x=th, y=[100 * sv["kv_used_frac"][i] for i in idx], name=f"{name} KV used [%]")
-        )
-        for col in ("swap_outs", "kills"):
-            memory.add_trace(
-                go.Scatter(x=th, y=[sv[col][i] for i in idx], name=f"{name} {col} (cumulative)", yaxis="y2")
-            )
-    tput.update_layout(title="Serving throughput", xaxis_title="time [h]", yaxis_title="output tokens/s")
-    queue.update_layout(title="Serving queues", xaxis_title="time [h]", yaxis_title="requests")
-    memory.update_layout(
-        title="KV-cache memory",
-        xaxis_title="time [h]",
-        yaxis_title="KV blocks in use [%]",
-        yaxis2={"title": "events", "overlaying": "y", "side": "right"},
-    )
-    return [tput, queue, memory]
+    fac = _read(run, "facility", _FACILITY_COLUMNS)[0][1]
+    halls = _read(run, "halls", _HALL_COLUMNS, "hall")
+    jobs = _read(run, "serving", _SERVING_COLUMNS, "hall || '/' || job") if run.has_table("serving") else []
+    scale, x_axis = time_axis(fac["t_s"])
+    for _, g in [("", fac), *halls, *jobs]:
+        g["t"] = g["t_s"] / scale
+    colours = colour_map(name for name, _ in halls + jobs)
+    figs = [_power_figure(fac, x_axis), _pue_figure(fac, x_axis)]
+    figs += [fig(halls, colours, x_axis) for fig in (_temperature_figure, _clock_figure, _throughput_figure)]
+    return figs + (_serving_figures(jobs, colours, x_axis) if jobs else [])
 
 
 def write_report(run: Run, out: str | Path) -> Path:
@@ -130,24 +234,16 @@ def write_report(run: Run, out: str | Path) -> Path:
     console = Console(record=True, width=110, file=io.StringIO())
     console.print(summary_table([run]))
     table_html = console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")
-    figs = _figures(run)
-    parts = [to_html(f, full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
-    status = run.metadata.get("status")
+    status = run.status
     warn = (
         ""
         if run.complete
         else f"<p style='color:#b00'><b>This run is {html.escape(str(status))}:</b> "
         "its figures cover only what was flushed.</p>"
     )
-    title = html.escape(str(run.metadata.get("scenario", {}).get("name", run.path.name)))
-    desc = html.escape(str(run.metadata.get("scenario", {}).get("description", "")))
-    doc = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>aidc report: {title}</title></head>"
-        f"<body style='font-family:sans-serif;max-width:1200px;margin:auto'>"
-        f"<h1>aidc report: {title}</h1><p>{desc}</p>{warn}{table_html}{''.join(parts)}</body></html>"
-    )
-    target = Path(out)
-    tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    scenario = run.metadata.get("scenario")
+    scenario = scenario if isinstance(scenario, dict) else {}  # a run of another version may differ
+    title = f"aidc report: {scenario.get('name', run.path.name)}"
+    desc = html.escape(str(scenario.get("description", "")))
+    body = f"<h1>{html.escape(title)}</h1><p>{desc}</p>{warn}{table_html}"
+    return write_page(out, title, body, _figures(run))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
+import duckdb
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from aidc.telemetry.metrics import ENERGY_KEYS
-from aidc.telemetry.store import Run
+from aidc.telemetry.store import Run, RunError
 
 
 def _fmt(v: object, digits: int = 3) -> str:
@@ -44,6 +48,17 @@ _SERVING_ROWS = (
 )
 Rows = list[tuple[str, list[object]]]
 
+PIPED_WIDTH = 200  # columns when not a terminal: rich's default of 80 cut the unit off labels
+
+
+def console(stderr: bool = False) -> Console:
+    """The console the CLI prints to: a terminal's own width, ``COLUMNS`` if set, else (piped or
+    redirected output) :data:`PIPED_WIDTH` columns, so tables keep their labels and units whole."""
+    out = Console(stderr=stderr)
+    if not out.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+        out.width = PIPED_WIDTH
+    return out
+
 
 def summary_table(runs: list[Run]) -> Table:
     """A table of the headline metrics of one or more runs, side by side."""
@@ -53,6 +68,8 @@ def summary_table(runs: list[Run]) -> Table:
         table.add_column(r.path.name, justify="right")
     sums = [r.summary or {} for r in runs]
     rows = _facility_rows(runs, sums) + _hall_rows(sums) + _serving_rows(sums)
+    if not all(r.complete for r in runs):
+        rows[1:1] = _flushed_rows(runs)
     for label, vals in rows:
         table.add_row(escape(label), *[v if isinstance(v, str) else _fmt(v) for v in vals])
     return table
@@ -60,7 +77,7 @@ def summary_table(runs: list[Run]) -> Table:
 
 def _facility_rows(runs: list[Run], sums: list[dict]) -> Rows:
     rows: Rows = [
-        ("status", [r.metadata.get("status") for r in runs]),
+        ("status", [r.status for r in runs]),
         ("PUE", [s.get("pue") for s in sums]),
         ("IT power, mean [kW]", [s.get("it_power_mean_kw") for s in sums]),
         ("facility power, mean [kW]", [s.get("facility_power_mean_kw") for s in sums]),
@@ -72,6 +89,26 @@ def _facility_rows(runs: list[Run], sums: list[dict]) -> Rows:
         *rows,
         ("TFLOP per facility kWh", [s.get("tflop_per_facility_kwh") for s in sums]),
         ("water [m³]", [s.get("water_m3") for s in sums]),
+    ]
+
+
+def _flushed_rows(runs: list[Run]) -> Rows:
+    """What a stopped run's telemetry holds: how far it got, and its PUE over the samples flushed
+    (equal sample spacing, so the ratio of summed powers is the ratio of energies)."""
+    got = []
+    for r in runs:
+        try:
+            t, pue = (
+                r.query("SELECT max(t_s) / 3600, sum(facility_w) / sum(it_w) FROM facility")
+                .to_pylist()[0]
+                .values()
+            )
+        except (RunError, duckdb.Error):
+            t, pue = None, None
+        got.append((t, pue))
+    return [
+        ("telemetry flushed through [h]", [t for t, _ in got]),
+        ("PUE over the flushed telemetry", [p for _, p in got]),
     ]
 
 

@@ -1,0 +1,113 @@
+"""Every page aidc writes, opened in headless Chromium: it draws without a console error, every
+figure has data, each hall, job or controller has one colour and one legend entry per figure, and a
+screenshot is taken. Needs the ``playwright`` package and a system Chromium (``apt-get install -y
+chromium``); the browser playwright would download is never used."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fake_runs import year_run
+
+from aidc.api import run_scenario
+from aidc.control.api import episodes, write_evaluation
+from aidc.report.html import write_report
+from aidc.scenario import validate_scenario
+from conftest import example_dict
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install playwright")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+FIGURES_JS = """() => [...document.querySelectorAll(".js-plotly-plot")].map((d) => ({
+  empty: d._fullData.filter((t) => !Array.from(t.y || []).some(Number.isFinite)).map((t) => t.name),
+  legend: d._fullData.filter((t) => t.showlegend).map((t) => `${t.legendgroup}: ${t.name}`),
+  colours: d._fullData.filter((t) => t.legendgroup).map((t) => [t.legendgroup, t.line.color]),
+}))"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _short_run_report(tmp: Path) -> Path:
+    d = example_dict("serving_deepseek_v3.toml")
+    d["duration_s"], d["warmup_s"] = 300.0, 0.0
+    return write_report(run_scenario(validate_scenario(d), tmp / "run"), tmp / "report.html")
+
+
+def _year_report(tmp: Path) -> Path:
+    return write_report(year_run(tmp / "run"), tmp / "report.html")
+
+
+def _evaluation(tmp: Path) -> Path:
+    """Results shaped as ``evaluate_controllers`` returns them; "rule-based" ends episode 1 early."""
+    rng = np.random.default_rng(0)
+    results = {}
+    for k, name in enumerate(("fixed", "rule-based", "policy.pt")):
+        trace = [
+            {
+                "episode": ep,
+                "step": i,
+                "cooling_kw": 20.0 + 5.0 * np.sin(i / 40.0) + k + rng.normal(),
+                "gpu_temp_max_c": 70.0 + k + rng.normal(),
+                "inlet_temp_max_c": 25.0,
+            }
+            for ep in range(2)
+            for i in range(200 if (name, ep) == ("rule-based", 1) else 288)
+        ]
+        results[name] = {"cooling_kwh": 100.0 + k, "pue": 1.2, "steps": len(trace), "trace": trace}
+    return write_evaluation(results, tmp, kind="liquid", episode_list=episodes([2, 4], 12))[1]
+
+
+PAGES = {"run report": _short_run_report, "run report, a year": _year_report, "evaluation": _evaluation}
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.parametrize("page_name", list(PAGES))
+def test_page_draws_in_chromium(browser, tmp_path, page_name):
+    path = PAGES[page_name](tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-figures=drawn]", timeout=60_000)
+    figures = page.evaluate(FIGURES_JS)
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.close()
+
+    assert errors == []
+    assert len(figures) == path.read_text().count('class="aidc-figure"') >= 1
+    assert all(f["empty"] == [] for f in figures), [f["empty"] for f in figures]
+    for f in figures:
+        assert len(f["legend"]) == len(set(f["legend"])), f["legend"]
+    colours: dict[str, set[str]] = {}
+    for group, colour in (c for f in figures for c in f["colours"]):
+        colours.setdefault(group, set()).add(colour)
+    assert colours and all(len(c) == 1 for c in colours.values()), colours
+    width, height = _png_size(shot)
+    assert width == 1280 and height > 900 and shot.stat().st_size > 30_000
