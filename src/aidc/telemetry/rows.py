@@ -36,6 +36,13 @@ def facility_row(rec: StepRecord) -> dict[str, float]:
     return row
 
 
+def _busy_clock_mhz(clock_mhz: np.ndarray, resident: np.ndarray) -> float:
+    """Mean clock of the GPUs with a job resident, weighted by their resident share of the step
+    [MHz]; NaN when none is. The mean over all GPUs also counts idle ones at the idle clock."""
+    busy = float(resident.sum())
+    return float(np.dot(clock_mhz, resident)) / busy if busy > 0.0 else float("nan")
+
+
 def _hall_row(t_s: float, h: HallRecord) -> dict[str, Any]:
     st, hs, po = h.state, h.step, h.plant
     t = st.temp_c
@@ -60,6 +67,7 @@ def _hall_row(t_s: float, h: HallRecord) -> dict[str, Any]:
         "gpu_temp_p99_c": float(p99),
         "gpu_temp_max_c": float(t.max()),
         "clock_mean_mhz": float(st.clock_mhz.mean()),
+        "clock_busy_mean_mhz": _busy_clock_mhz(st.clock_mhz, st.resident),
         "gpu_power_mean_w": hs.gpu_w / t.size,
         "tflops_per_gpu": hs.tflops_sum / running if running else 0.0,
         "throttled_frac": (hs.power_capped_gpus + hs.thermal_gpus) / running if running else 0.0,
