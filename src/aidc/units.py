@@ -30,35 +30,46 @@ J_PER_KWH = 3.6e6
 """Joules in a kilowatt-hour."""
 
 # The unit a scenario field carries, read from its name's suffix (DESIGN.md: field names carry units).
+# The longest matching suffix wins: "_w_per_kw" before "_kw", "_per_s" before "_s".
 _SUFFIX_UNITS: dict[str, str] = {
     "_c": "°C",
     "_k": "K",
     "_w": "W",
     "_kw": "kW",
     "_s": "s",
+    "_per_s": "1/s",
     "_mhz": "MHz",
     "_pa": "Pa",
     "_kpa": "kPa",
     "_kg_s": "kg/s",
+    "_kg_m3": "kg/m³",
+    "_j_kgk": "J/(kg·K)",
     "_m3_s": "m³/s",
     "_l_min": "L/min",
     "_k_w": "K/W",
     "_j_k": "J/K",
     "_w_per_kw": "W/kW",
+    "_gb": "GB",
+    "_tokens": "tokens",
     "_frac": "fraction (0-1)",
     "_ratio": "ratio",
     "_pct": "%",
+    "_bits": "bits",
 }
+_QUALIFIER = "_at_"  # "compute_s_at_max_clock": the unit ends the part before the qualifier
 
 
 def unit_of(field_name: str) -> str:
     """The unit a field's name declares by its suffix, or ``""`` when it declares none.
 
-    >>> unit_of("supply_temp_c")
-    '°C'
+    A qualifier after ``_at_`` does not hide the unit before it.
+
+    >>> unit_of("supply_temp_c"), unit_of("rate_per_s"), unit_of("compute_s_at_max_clock")
+    ('°C', '1/s', 's')
     """
+    name = "_" + field_name.split(_QUALIFIER)[0]
     best = ""
     for suffix in _SUFFIX_UNITS:
-        if field_name.endswith(suffix) and len(suffix) > len(best):
+        if name.endswith(suffix) and len(suffix) > len(best):
             best = suffix
     return _SUFFIX_UNITS.get(best, "")

@@ -24,6 +24,8 @@ from aidc.units import KELVIN_OFFSET, STANDARD_PRESSURE_PA
 
 HOURS_PER_YEAR = 8760
 
+FloatArray = NDArray[np.float64]
+
 
 def wet_bulb_coolprop(
     dry_bulb_c: NDArray[np.float64],
@@ -96,33 +98,61 @@ def pvlib_data_dir() -> Path:
     return Path(pvlib.__file__).parent / "data"
 
 
+# The range a weather file's hourly values must fall in: the extremes recorded on Earth (dry bulb
+# −89.2 °C at Vostok, 56.7 °C at Death Valley; WMO archive), and barometric pressure from the
+# highest inhabited sites (about 50 kPa) to the highest sea-level record (108.4 kPa), with margin.
+WEATHER_RANGES = {
+    "dry_bulb_c": (-90.0, 60.0),
+    "relative_humidity_pct": (0.0, 100.0),
+    "pressure_pa": (40_000.0, 110_000.0),
+}
+
+
 @lru_cache(maxsize=16)
 def load_tmy(path: str, fmt: str) -> Weather:
     """Read a TMY3 (``fmt="tmy3"``) or TMY2 (``fmt="tmy2"``) file with pvlib's readers.
 
-    ``FileNotFoundError`` names the path when it does not exist.
+    ``FileNotFoundError`` names the path when it does not exist; ``ValueError`` names the file when
+    it does not parse, has not 8760 hourly rows, or holds a value outside :data:`WEATHER_RANGES`.
     """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"weather file not found: {p}")
+    if fmt not in ("tmy3", "tmy2"):
+        raise ValueError(f"weather format must be 'tmy3' or 'tmy2', got {fmt!r}")
+    try:
+        name, tdb, rh_pct, pressure = _read_tmy(p, fmt)
+    except Exception as e:  # pvlib's readers fail on a malformed file with whatever the line triggers
+        raise ValueError(f"{p}: not a readable {fmt.upper()} file ({type(e).__name__}: {e})") from None
+    if tdb.size != HOURS_PER_YEAR:
+        raise ValueError(f"{p}: expected {HOURS_PER_YEAR} hourly rows, found {tdb.size}")
+    for column, values in (("dry_bulb_c", tdb), ("relative_humidity_pct", rh_pct), ("pressure_pa", pressure)):
+        low, high = WEATHER_RANGES[column]
+        bad = np.flatnonzero(~((values >= low) & (values <= high)))  # NaN fails both
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{p}: hour {i}: {column} = {values[i]:g} is outside {low:g} … {high:g}; "
+                f"{bad.size} of its {values.size} hours are"
+            )
+    twb = wet_bulb_coolprop(tdb, rh_pct / 100.0, pressure)
+    source = f"{fmt.upper()} file {p.name} read with pvlib {pvlib.__version__}"
+    return Weather(name, source, tdb, twb, rh_pct / 100.0)
+
+
+def _read_tmy(p: Path, fmt: str) -> tuple[str, FloatArray, FloatArray, FloatArray]:
+    """Station name, dry bulb [°C], relative humidity [%] and pressure [Pa] of a TMY file."""
     if fmt == "tmy3":
         data, meta = pvlib.iotools.read_tmy3(str(p), map_variables=True)
         tdb = data["temp_air"].to_numpy(dtype=np.float64)
-        rh = data["relative_humidity"].to_numpy(dtype=np.float64) / 100.0
+        rh = data["relative_humidity"].to_numpy(dtype=np.float64)
         pressure = data["pressure"].to_numpy(dtype=np.float64) * 100.0  # mbar → Pa
-        name = str(meta.get("Name", p.stem)).strip('"')
-    elif fmt == "tmy2":
-        data, meta = pvlib.iotools.read_tmy2(str(p))
-        tdb = data["DryBulb"].to_numpy(dtype=np.float64) / 10.0  # TMY2 stores tenths of °C
-        rh = data["RHum"].to_numpy(dtype=np.float64) / 100.0
-        pressure = data["Pressure"].to_numpy(dtype=np.float64) * 100.0
-        name = str(meta.get("City", p.stem))
-    else:
-        raise ValueError(f"weather format must be 'tmy3' or 'tmy2', got {fmt!r}")
-    if tdb.size != HOURS_PER_YEAR:
-        raise ValueError(f"{p}: expected {HOURS_PER_YEAR} hourly rows, found {tdb.size}")
-    twb = wet_bulb_coolprop(tdb, rh, pressure)
-    return Weather(name, f"{fmt.upper()} file {p.name} read with pvlib {pvlib.__version__}", tdb, twb, rh)
+        return str(meta.get("Name", p.stem)).strip('"'), tdb, rh, pressure
+    data, meta = pvlib.iotools.read_tmy2(str(p))
+    tdb = data["DryBulb"].to_numpy(dtype=np.float64) / 10.0  # TMY2 stores tenths of °C
+    rh = data["RHum"].to_numpy(dtype=np.float64)
+    pressure = data["Pressure"].to_numpy(dtype=np.float64) * 100.0  # mbar → Pa
+    return str(meta.get("City", p.stem)), tdb, rh, pressure
 
 
 def load_climate(name: str) -> Weather:

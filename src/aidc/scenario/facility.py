@@ -146,5 +146,7 @@ CoolingConfig = Annotated[
 class PowerChainConfig(FrozenModel):
     distribution: Literal["ac", "dc_800v"] = "ac"
     pdu_efficiency_frac: float = Field(0.985, gt=0.8, le=1.0, description="PDU with isolation transformer")
-    lighting_w: float = Field(0.0, ge=0.0)
-    other_loads_w: float = Field(0.0, ge=0.0, description="offices, security, building loads")
+    # 10 GW bounds the site loads above any campus built or announced (a few GW); it keeps every
+    # energy sum of a run far from overflow.
+    lighting_w: float = Field(0.0, ge=0.0, le=1e10)
+    other_loads_w: float = Field(0.0, ge=0.0, le=1e10, description="offices, security, building loads")

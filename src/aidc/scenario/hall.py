@@ -24,11 +24,16 @@ class NodeConfig(FrozenModel):
         0.96, gt=0.5, le=1.0, description="80 PLUS Titanium at 50 % load: 96 %"
     )
     fan_rated_power_w: float = Field(400.0, ge=0.0, le=10000.0, description="all chassis fans at full speed")
-    fan_min_speed_frac: float = Field(0.3, ge=0.05, le=1.0)
+    fan_min_speed_frac: float = Field(
+        0.3,
+        ge=0.2,
+        le=1.0,
+        description="the heat-sink and fan-affinity models hold from 20 % of full speed (hardware.gpu)",
+    )
     fan_temp_low_c: float = Field(45.0, ge=0.0, le=100.0)
     fan_temp_high_c: float = Field(85.0, ge=0.0, le=120.0)
     airflow_full_speed_m3_s: float = Field(
-        0.47, gt=0.0, le=10.0, description="through the GPU zone at full fan speed"
+        0.47, ge=0.01, le=10.0, description="through the GPU zone at full fan speed"
     )
     gpu_rows_in_airflow: int = Field(2, ge=1, le=8, description="GPUs in series along the airflow")
     gpu_heat_to_liquid_frac: float = Field(
@@ -50,22 +55,25 @@ class NodeConfig(FrozenModel):
 class ThermalConfig(FrozenModel):
     """Junction-to-sink thermal path of each GPU.
 
+    The lower bounds keep the arithmetic finite (a resistance of 5e-324 K/W divides to infinity)
+    and lie far below any real part: 1 mK/W, 1 J/K, 0.1 L/min.
+
     Defaults are the values calibrated on the 8×H100 liquid/air pair of arXiv 2507.16781 (README,
     "Calibration"); they fall in the ranges published for such parts: cold plates 0.02–0.05 K/W
     junction to coolant, forced-air heat sinks 0.04–0.07 K/W junction to inlet at full airflow.
     """
 
-    cold_plate_resistance_k_w: float = Field(0.032, gt=0.0, le=1.0, description="junction to coolant")
+    cold_plate_resistance_k_w: float = Field(0.032, ge=0.001, le=1.0, description="junction to coolant")
     heatsink_base_resistance_k_w: float = Field(
-        0.024, gt=0.0, le=1.0, description="junction to fins (conduction)"
+        0.024, ge=0.001, le=1.0, description="junction to fins (conduction)"
     )
     heatsink_convective_resistance_k_w: float = Field(
-        0.020, gt=0.0, le=1.0, description="fins to air at full airflow"
+        0.020, ge=0.001, le=1.0, description="fins to air at full airflow"
     )
-    immersion_resistance_k_w: float = Field(0.045, gt=0.0, le=1.0, description="junction to bulk fluid")
-    capacitance_j_k: float = Field(600.0, gt=0.0, le=1e5, description="package + sink heat capacity")
+    immersion_resistance_k_w: float = Field(0.045, ge=0.001, le=1.0, description="junction to bulk fluid")
+    capacitance_j_k: float = Field(600.0, ge=1.0, le=1e5, description="package + sink heat capacity")
     resistance_spread_frac: float = Field(0.15, ge=0.0, le=0.5, description="GPU-to-GPU spread (uniform ±)")
-    cold_plate_flow_l_min: float = Field(1.5, gt=0.0, le=50.0, description="coolant flow per GPU cold plate")
+    cold_plate_flow_l_min: float = Field(1.5, ge=0.1, le=50.0, description="coolant flow per GPU cold plate")
 
 
 class HallConfig(FrozenModel):

@@ -9,14 +9,14 @@ from pydantic import Field, field_validator, model_validator
 from aidc.hardware.catalog import PRECISIONS
 from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
 from aidc.model.presets import PRESETS
-from aidc.scenario.common import FrozenModel, known_name
+from aidc.scenario.common import TEN_YEARS_S, FrozenModel, known_name
 
 
 class _Job(FrozenModel):
     name: str = "job"
     gpus: int | None = Field(None, ge=1, description="GPUs the job uses; all remaining if omitted")
-    start_s: float = Field(0.0, ge=0.0)
-    end_s: float | None = Field(None, gt=0.0)
+    start_s: float = Field(0.0, ge=0.0, le=TEN_YEARS_S)
+    end_s: float | None = Field(None, gt=0.0, le=TEN_YEARS_S)
     precision: str = "bf16"
 
     @field_validator("precision")
@@ -48,7 +48,9 @@ class TrainingJob(_Job):
     (all-reduce / all-to-all) that does not."""
 
     type: Literal["training"] = "training"
-    compute_s_at_max_clock: float = Field(4.0, gt=0.0, le=3600.0)
+    compute_s_at_max_clock: float = Field(
+        4.0, ge=1e-3, le=3600.0, description="a step shorter than 1 ms is none"
+    )
     comm_s: float = Field(1.0, ge=0.0, le=3600.0)
     compute_activity_frac: float = Field(0.9, ge=0.0, le=1.0)
     comm_activity_frac: float = Field(0.25, ge=0.0, le=1.0)
@@ -82,9 +84,16 @@ class ServingJob(_Job):
     kv_bits: Literal[8, 16] = 16
     link: str = Field("nvlink4", description="GPU-to-GPU path, aidc.hardware.interconnect.LINKS")
     max_violation: float = Field(0.0, ge=0.0, le=10.0, description="expert load imbalance (MaxVio)")
-    trace: str = Field("azure-conv", description="azure-conv, azure-code, or a CSV file")
-    trace_start_s: float = Field(0.0, ge=0.0, description="offset into the trace")
-    rate_per_s: float | None = Field(None, gt=0.0, le=1e6, description="rescale the trace to this rate")
+    trace: str = Field(
+        "azure-conv",
+        description="a bundled trace (azure-conv, azure-code) or a CSV file (relative: to the scenario file)",
+    )
+    trace_start_s: float = Field(
+        0.0, ge=0.0, le=TEN_YEARS_S, description="offset into the trace (checked against it when built)"
+    )
+    rate_per_s: float | None = Field(
+        None, ge=1e-6, le=1e6, description="rescale the trace to this mean rate of requests"
+    )
     shared_prefix: SharedPrefixConfig | None = None
     router: Literal["round-robin", "least-loaded", "tiered"] = "least-loaded"
     small_model: str | None = Field(None, description="tiered router: the smaller model's preset")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from aidc.scenario.common import FrozenModel, ScenarioError
+from aidc.scenario.common import TEN_YEARS_S, FrozenModel, SafeName, ScenarioError
 from aidc.scenario.facility import PowerChainConfig, WeatherConfig
 from aidc.scenario.hall import HallConfig
 from aidc.units import unit_of
@@ -17,17 +18,17 @@ from aidc.units import unit_of
 
 class TelemetryConfig(FrozenModel):
     sample_s: float | None = Field(
-        None, gt=0.0, description="keep one sample every sample_s; every step if omitted"
+        None, gt=0.0, le=TEN_YEARS_S, description="keep one sample every sample_s; every step if omitted"
     )
     per_gpu: bool = Field(False, description="also store every GPU's series (small sites only)")
     chunk_rows: int = Field(2048, ge=1, le=1_000_000)
 
 
 class Scenario(FrozenModel):
-    name: str = "scenario"
+    name: SafeName = Field("scenario", description="the run's name, and its folder runs/<name> by default")
     description: str = ""
     seed: int = Field(0, ge=0)
-    duration_s: float = Field(3600.0, gt=0.0, le=10 * 365 * 86400.0)
+    duration_s: float = Field(3600.0, gt=0.0, le=TEN_YEARS_S)
     dt_s: float = Field(10.0, ge=1.0, le=900.0, description="time step, 1 s to 15 min")
     warmup_s: float = Field(
         0.0, ge=0.0, description="time kept out of the run's summary metrics while temperatures settle"
@@ -74,9 +75,16 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "missing":
         return f"{path}: required"
     value = err.get("input")
-    shown = "" if isinstance(value, dict | list) else f" = {value!r}{unit_s}"
+    shown = "" if isinstance(value, dict | list) else f" = {_short_repr(value)}{unit_s}"
+    if err["type"] == "finite_number":
+        return f"{path}{shown}: must be a finite number"
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{path}{shown}: {msg}{allowed}"
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
@@ -88,17 +96,48 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenari
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file. Relative weather paths resolve against its folder."""
+    """Read and validate a scenario TOML file. Relative file paths in it (the weather file, serving
+    traces) resolve against the file's folder, whatever the working directory."""
     p = Path(path)
+    if p.is_dir():
+        raise ScenarioError([f"{p} is a directory, not a scenario file"], str(p))
     if not p.is_file():
         raise ScenarioError([f"file not found: {p}"], str(p))
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ScenarioError([f"cannot read {p}: {e.strerror or e}"], str(p)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ScenarioError([f"not valid TOML: {e}"], str(p)) from None
-    weather = data.get("weather")
-    if isinstance(weather, dict) and isinstance(weather.get("file"), str):
-        wf = Path(weather["file"])
-        if not wf.is_absolute():
-            weather["file"] = str((p.parent / wf).resolve())
+    except RecursionError:
+        raise ScenarioError(["not valid TOML: nested too deeply"], str(p)) from None
+    _resolve_paths(data, p.resolve().parent)
     return validate_scenario(data, str(p))
+
+
+def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
+    """Make the relative file paths of a parsed scenario absolute, against ``folder``.
+
+    A serving job's ``trace`` is a file when it has a path separator or a suffix, or names a file in
+    ``folder``; otherwise it is a bundled trace's name (``azure-conv``), checked when built.
+    """
+    weather = data.get("weather")
+    if isinstance(weather, dict):
+        _resolve(weather, "file", folder)
+    for hall in _dicts(data.get("halls")):
+        for job in _dicts(hall.get("jobs")):
+            trace = job.get("trace")
+            if isinstance(trace, str) and (
+                Path(trace).suffix or "/" in trace or "\\" in trace or (folder / trace).is_file()
+            ):
+                _resolve(job, "trace", folder)
+
+
+def _dicts(items: object) -> list[dict[str, Any]]:
+    return [x for x in items if isinstance(x, dict)] if isinstance(items, list) else []
+
+
+def _resolve(section: dict[str, Any], key: str, folder: Path) -> None:
+    value = section.get(key)
+    if isinstance(value, str) and value and not Path(value).is_absolute():
+        section[key] = os.path.normpath(folder / value)  # lexical: a bad path fails when it is read

@@ -3,12 +3,14 @@
 :func:`build_simulation` reads the weather, lays out each hall's nodes and jobs, builds every serving
 deployment and its trace, sizes the cooling plants and the power chain. Whatever cannot be built
 (a weather file that does not parse, a model that does not fit its GPUs, replicas that do not tile a
-job's GPUs, a trace that does not load) is collected as a :class:`ScenarioError` naming the field path,
-before anything runs: the CLI reports it with exit status 2 and writes nothing.
+job's GPUs, a trace that does not load or whose prompts cannot run, halls too big for this machine's
+memory) is collected as a :class:`ScenarioError` naming the field path, before anything runs: the
+CLI reports it with exit status 2 and writes nothing.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,9 +28,18 @@ from aidc.scenario import CoolingConfig, HallConfig, Scenario, ScenarioError, Se
 from aidc.sim.engine import Simulation, supply_of
 from aidc.sim.hall import HallSim
 from aidc.workload.jobs import HallWorkload
-from aidc.workload.serving.deploy import ServingRun, build_serving_run
+from aidc.workload.serving.deploy import JobFieldError, ServingRun, build_serving_run
 
 T = TypeVar("T")
+
+# Memory a run holds [B], measured with tracemalloc over build_simulation and three steps of
+# api.run_scenario on a 10,240-GPU hall (demo_hall.toml's hall with 32 rows): a peak of 317 B per
+# GPU for air, liquid and immersion alike (the hall's per-GPU arrays, a step's temporaries, the
+# metrics), 418 B with telemetry.per_gpu; each serving replica adds 4.1 kB (tp 1) to 4.8 kB (tp 8).
+# Rounded up for the interpreter and the allocator.
+RUN_BYTES_PER_GPU = 400
+RUN_BYTES_PER_GPU_TELEMETRY = 150  # more per GPU with telemetry.per_gpu
+RUN_BYTES_PER_REPLICA = 6_000
 
 
 class _Problems:
@@ -40,9 +51,57 @@ class _Problems:
     def attempt(self, path: str, build: Callable[[], T]) -> T | None:
         try:
             return build()
+        except JobFieldError as e:  # "field = value unit: rule"
+            self.items.append(f"{path}.{e}")
         except (ValueError, OSError, KeyError) as e:
-            self.items.append(f"{path}: {e.args[0] if e.args else e}")
-            return None
+            self.items.append(f"{path}: {e.args[0] if isinstance(e, KeyError) and e.args else e}")
+        return None
+
+
+def machine_memory_bytes() -> int | None:
+    """Physical memory of this machine [B], or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return None
+
+
+def run_memory_bytes(scenario: Scenario) -> int:
+    """What simulating ``scenario`` holds in memory at its peak, estimated [B]: per GPU and per
+    serving replica (see ``RUN_BYTES_PER_GPU``); serving traces and the store's buffers not counted."""
+    total = 0
+    per_gpu = _bytes_per_gpu(scenario)
+    for hall in scenario.halls:
+        total += hall.gpu_count * per_gpu
+        for job, gpus in zip(hall.jobs, hall.job_gpus(), strict=True):
+            if isinstance(job, ServingJob):
+                small = job.small_replicas if job.small_model is not None else 0
+                large = max(gpus.stop - gpus.start - small * job.small_gpus_per_replica, 0)
+                total += (small + large // job.gpus_per_replica) * RUN_BYTES_PER_REPLICA
+    return total
+
+
+def check_memory(scenario: Scenario, available_bytes: int | None) -> None:
+    """``ValueError`` if the run would not fit in ``available_bytes`` of memory (None: no check)."""
+    need = run_memory_bytes(scenario)
+    if available_bytes is not None and need > available_bytes:
+        gpus = sum(h.gpu_count for h in scenario.halls)
+        raise ValueError(
+            f"{gpus:,} GPUs need about {_size(need)} of memory to simulate "
+            f"({_bytes_per_gpu(scenario)} B per GPU, {RUN_BYTES_PER_REPLICA:,} B per serving replica); "
+            f"this machine has {_size(available_bytes)}"
+        )
+
+
+def _bytes_per_gpu(scenario: Scenario) -> int:
+    return RUN_BYTES_PER_GPU + (RUN_BYTES_PER_GPU_TELEMETRY if scenario.telemetry.per_gpu else 0)
+
+
+def _size(nbytes: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:,.1f} {unit}"
+    return f"{nbytes:,.0f} B"
 
 
 def build_weather(scenario: Scenario) -> Weather:
@@ -96,7 +155,7 @@ def build_plant(cfg: CoolingConfig, design_liquid_heat_w: float, design_air_heat
     extra: dict[str, object] = {}
     design = design_liquid_heat_w + design_air_heat_w
     if cfg.type == "liquid":
-        design = design_liquid_heat_w
+        design = max(design_liquid_heat_w, 1.0)  # nodes may send (almost) nothing to the liquid
         extra["residual_air"] = build_plant(cfg.residual_air, 0.0, max(design_air_heat_w, 1.0))
     rej = cfg.heat_rejection
     fields = {
@@ -143,6 +202,9 @@ def _hall(cfg: HallConfig, rng: np.random.Generator, serving: dict[int, ServingR
 def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simulation:
     """Every component of ``scenario``; ``ScenarioError`` lists what cannot be built, by field."""
     problems = _Problems()
+    problems.attempt("halls", lambda: check_memory(scenario, machine_memory_bytes()))
+    if problems.items:  # nothing bigger is built
+        raise ScenarioError(problems.items, scenario.name)
     if weather is None:
         weather = problems.attempt("weather", lambda: build_weather(scenario))
     serving = [

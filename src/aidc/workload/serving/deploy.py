@@ -12,15 +12,25 @@ from numpy.typing import NDArray
 
 from aidc.model.presets import get_preset
 from aidc.scenario import ServingJob
+from aidc.units import unit_of
 from aidc.workload.demand import ClockLimits
 from aidc.workload.serving.config import SchedulerConfig
 from aidc.workload.serving.request import SLO, PoolRole
 from aidc.workload.serving.result import ServingResult
 from aidc.workload.serving.simulator import Pool, ServingSim
 from aidc.workload.steptime import Deployment, Device
-from aidc.workload.traces import load_trace
+from aidc.workload.traces import Trace, TraceError, load_trace
 
 FloatArray = NDArray[np.float64]
+
+
+class JobFieldError(ValueError):
+    """A serving job that cannot be built because of one of its fields: ``field = value unit: rule``."""
+
+    def __init__(self, field: str, value: object, rule: str):
+        self.field = field
+        unit = unit_of(field)
+        super().__init__(f"{field} = {value!r}{' ' + unit if unit else ''}: {rule}")
 
 
 @dataclass(frozen=True)
@@ -154,16 +164,11 @@ def build_serving_run(
     """The :class:`ServingRun` of a scenario's serving job on the GPUs ``gpus`` of ``device``
     (hardware objects are passed in, by name maps, from the layer that owns them); ``seed`` draws
     the shared prefixes. ``ValueError`` if the replicas do not tile the GPUs, the model does not
-    fit them, or the trace does not load."""
+    fit them, or the trace does not load; :class:`JobFieldError` names the field at fault."""
     pools = serving_pools(job, device, links, gpus.stop - gpus.start)
-    trace = load_trace(job.trace)
-    if job.trace_start_s:
-        trace = trace.window(job.trace_start_s, trace.duration_s + 1.0)
-    if job.rate_per_s is not None:
-        trace = trace.at_rate(job.rate_per_s)
-    if job.shared_prefix is not None:
-        sp = job.shared_prefix
-        trace = trace.with_shared_prefix(groups=sp.groups, tokens=sp.tokens, share=sp.share, seed=seed)
+    trace = job_trace(job, seed)
+    for pool in pools:
+        check_prompts_fit(job.trace, trace, pool.deployment)
     sched = SchedulerConfig(
         max_num_seqs=job.max_num_seqs,
         max_batched_tokens=job.max_batched_tokens,
@@ -200,4 +205,62 @@ def _check_tiling(job: ServingJob, gpus: int) -> None:
     if job.prefill_replicas is not None and job.prefill_replicas >= replicas:
         raise ValueError(
             f"prefill_replicas = {job.prefill_replicas} leaves none of its {replicas} replicas to decode"
+        )
+
+
+def job_trace(job: ServingJob, seed: int = 0) -> Trace:
+    """The requests a serving job replays: its trace from ``trace_start_s``, at ``rate_per_s``, with
+    its shared prefixes (drawn from ``seed``); :class:`JobFieldError` if they cannot be made."""
+    try:
+        trace = load_trace(job.trace)
+    except (TraceError, OSError) as e:
+        raise JobFieldError("trace", job.trace, str(e)) from None
+    if len(trace) == 0:
+        raise JobFieldError("trace", job.trace, "the trace has no requests")
+    if job.trace_start_s:
+        if job.trace_start_s > trace.duration_s:
+            raise JobFieldError(
+                "trace_start_s",
+                job.trace_start_s,
+                f"past the end of trace {trace.name}, whose last request arrives at {trace.duration_s:g} s",
+            )
+        trace = trace.window(job.trace_start_s, trace.duration_s + 1.0)
+    if job.rate_per_s is not None:
+        if not (trace.duration_s > 0.0 and math.isfinite(trace.rate_per_s)):
+            raise JobFieldError(
+                "rate_per_s",
+                job.rate_per_s,
+                f"a rate needs requests spread over time, and the {len(trace)} request(s) of trace "
+                f"{trace.name} (from trace_start_s on) all arrive at once",
+            )
+        trace = trace.at_rate(job.rate_per_s)
+    if job.shared_prefix is not None:
+        sp = job.shared_prefix
+        trace = trace.with_shared_prefix(groups=sp.groups, tokens=sp.tokens, share=sp.share, seed=seed)
+    return trace
+
+
+def check_prompts_fit(source: str, trace: Trace, dep: Deployment) -> None:
+    """:class:`JobFieldError` on the field ``trace`` (its value ``source``) if the longest prompt of
+    ``trace`` is longer than the model's context (``max_seq_len``, vLLM's ``max_model_len`` check)
+    or, with the token after it, than the KV cache of one replica of ``dep`` holds: such a request
+    could never run."""
+    dep.check_fits()
+    longest = int(trace.prompt_tokens.max())
+    model = dep.model
+    if longest > model.max_seq_len:
+        raise JobFieldError(
+            "trace",
+            source,
+            f"its longest prompt, {longest} tokens, is longer than the context of {model.name}: "
+            f"{model.max_seq_len} tokens",
+        )
+    need = -(-(longest + 1) // dep.block_tokens)
+    if need > dep.kv_blocks:
+        raise JobFieldError(
+            "trace",
+            source,
+            f"its longest prompt, {longest} tokens, and one generated token need a KV cache of "
+            f"{need} blocks of {dep.block_tokens} tokens, and a replica of {model.name} on {dep.tp}× "
+            f"{dep.gpu.name} holds {dep.kv_blocks}",
         )
