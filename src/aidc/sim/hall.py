@@ -166,21 +166,35 @@ class HallSim:
         self.limited = limited
         # 4. junction temperature, with the leakage following it within the step (while the power
         # limit holds a GPU, its power stays at the cap)
-        slope = gpu.leakage_slope_w_k(leakage, spec) * (1.0 - limited)
-        self._junctions(dt_s, supply, slope)
+        self._junctions(dt_s, supply, leakage * (1.0 - limited))
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
         return self._nodes()
 
-    def _junctions(self, dt_s: float, supply: Supply, slope_w_k: FloatArray) -> None:
+    def _junctions(self, dt_s: float, supply: Supply, leakage_w: FloatArray) -> None:
         """Junctions over the step; the power becomes the step's mean (leakage follows the
-        temperature within the step, so the step's energy does not depend on its length)."""
+        temperature within the step, so the step's energy does not depend on its length).
+
+        ``leakage_w`` is the leakage that follows the temperature (zero where the power limit
+        holds a GPU at its cap). The integrator takes it linearized at the step's start; the
+        step's power takes the exponential itself at the mean temperature, which is never below
+        the linearization (2^x ≥ 1 + x·ln 2), so a junction cooling fast within a long step cannot
+        book a negative leakage (found by the fuzzing of issue 12); its temperature is taken at
+        most at the shutdown threshold, where a running-away GPU trips."""
         spec = self.spec
         sink, r = self.path.sink(self.node, self.power_w, self.fan_speed, supply)
         self.supply_air_c = supply.air_c
+        slope_w_k = gpu.leakage_slope_w_k(leakage_w, spec)
         temp, mean = gpu.junction_temperature_rc(
             self.temp_c, sink, self.power_w, r, self.node.capacitance_j_k, dt_s, slope_w_k
         )
-        self.power_w = self.power_w + slope_w_k * (mean - self.temp_c)
+        # Where the linearized feedback exceeds the conductance (g > 1/R, past ~75 °C with the
+        # single exponential: issue 11) the linear solution runs away in either direction. A
+        # junction with non-negative power is never colder than its sink, and one running away
+        # trips at shutdown: bound both, so its leakage goes no further.
+        temp = np.maximum(temp, sink)
+        hot = np.clip(mean, sink, spec.shutdown_temp_c)
+        rise = np.exp2((hot - self.temp_c) / spec.leakage_doubling_c) - 1.0
+        self.power_w = self.power_w + leakage_w * rise
         # Thermal shutdown trips the moment a junction reaches the threshold, not at the end of
         # the step: hold a GPU crossing it at the threshold (it is off from the next step on).
         tripped = (temp >= spec.shutdown_temp_c) & ~self.shutdown

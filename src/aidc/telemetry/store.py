@@ -152,8 +152,10 @@ class RunStore:
         self.tables = {name: _Table(self, name) for name in TABLES}
 
     def _write_json(self, name: str, data: dict[str, Any]) -> None:
+        """Atomically; a NaN or infinite number (a percentile of no requests) is written as null,
+        so the file stays JSON that any reader accepts."""
         tmp = self.path / f"{name}.tmp"
-        tmp.write_text(json.dumps(data, indent=2, default=_jsonable))
+        tmp.write_text(json.dumps(_finite(data), indent=2, default=_jsonable, allow_nan=False))
         tmp.replace(self.path / name)
 
     def append(self, table: str, row: dict[str, Any]) -> None:
@@ -206,6 +208,16 @@ def _stop_reason(exc_type: type[BaseException], exc: BaseException | None) -> st
     if issubclass(exc_type, KeyboardInterrupt):
         return str(exc) if str(exc).startswith("interrupted") else "interrupted"
     return f"{exc_type.__name__}: {exc}"
+
+
+def _finite(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    if isinstance(o, float | np.floating):
+        return float(o) if np.isfinite(o) else None
+    return o
 
 
 def _jsonable(o: Any) -> Any:
