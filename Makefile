@@ -7,15 +7,22 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.aidc-installed
 
-.PHONY: demo test lint bench bench-model experiments clean
+.PHONY: demo test fuzz lint bench bench-model experiments clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Debian's Chromium renders the HTML pages in the tests (headless screenshots); where it cannot be
+# installed (no root, another distribution) those tests skip and say why.
+CHROMIUM ?= /usr/bin/chromium
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@test -x $(CHROMIUM) || (apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+		|| (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null 2>&1) \
+		|| echo "note: Chromium not installed; the page screenshot tests will skip")
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,6 +32,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks experiments
 	$(BIN)/python -m pytest -q
+
+# Long robustness checks: >= 10,000 fuzzed scenarios through validation, build and a few steps, and
+# 40 real runs killed with SIGKILL at random moments and read back (about 12 minutes on 2 cores).
+fuzz: $(STAMP)
+	AIDC_FUZZ=1 $(BIN)/python -m pytest -q tests/fuzz --hypothesis-show-statistics -W ignore::RuntimeWarning
+	AIDC_KILL_ROUNDS=40 $(BIN)/python -m pytest -q tests/cli/test_stops.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hall.py
