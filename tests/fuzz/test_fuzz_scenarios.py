@@ -38,7 +38,7 @@ def test_mutated_examples_are_rejected_or_run(case):
     _check(data)
 
 
-@FUZZ_SETTINGS
+@fuzz_settings(examples=40)  # each case writes and parses a file: ~0.15 s
 @given(st.sampled_from(sorted(EXAMPLE_DATA)), st.data())
 def test_broken_data_files_are_rejected_or_run(name, data):
     scenario = {k: v for k, v in EXAMPLE_DATA[name].items()}
