@@ -305,6 +305,9 @@ SUFFIX_UNITS = {
     "_c": "°C",
     "_k": "K",
     "_w": "W",
+    "_kw": "kW",
+    "_kwh": "kWh",
+    "_deg": "°",
     "_s": "s",
     "_per_s": "1/s",
     "_pa": "Pa",
@@ -332,6 +335,7 @@ UNITLESS = {
     *("swap_tier", "prefix_caching", "mtp_acceptance", "groups", "share"),
     *("weather", "halls", "power_chain", "telemetry", "node", "thermal", "cooling", "jobs"),
     *("heat_rejection", "residual_air", "shared_prefix"),
+    *("site", "pv", "battery", "array_type", "module_type", "chemistry", "dispatch", "export_allowed"),
 }
 
 

@@ -36,6 +36,8 @@ _SUFFIX_UNITS: dict[str, str] = {
     "_k": "K",
     "_w": "W",
     "_kw": "kW",
+    "_kwh": "kWh",
+    "_deg": "°",
     "_s": "s",
     "_per_s": "1/s",
     "_mhz": "MHz",

@@ -53,6 +53,18 @@ def _short_run_report(tmp: Path) -> Path:
     return write_report(run_scenario(validate_scenario(d), tmp / "run"), tmp / "report.html")
 
 
+def _site_report(tmp: Path) -> Path:
+    """A liquid hall with PV and a battery at the meter for a day (the energy-sources figure)."""
+    d = example_dict("cooling_matters_liquid.toml")
+    d["duration_s"], d["warmup_s"], d["dt_s"] = 86400.0, 0.0, 300.0
+    d["weather"] = {"climate": "greensboro-nc", "start": "06-01 00:00"}
+    d["site"] = {
+        "pv": {"dc_capacity_kw": 20.0},
+        "battery": {"capacity_kwh": 40.0, "max_charge_kw": 10.0, "max_discharge_kw": 10.0},
+    }
+    return write_report(run_scenario(validate_scenario(d), tmp / "run"), tmp / "report.html")
+
+
 def _year_report(tmp: Path) -> Path:
     return write_report(year_run(tmp / "run"), tmp / "report.html")
 
@@ -77,7 +89,12 @@ def _evaluation(tmp: Path) -> Path:
     return write_evaluation(results, tmp, kind="liquid", episode_list=episodes([2, 4], 12))[1]
 
 
-PAGES = {"run report": _short_run_report, "run report, a year": _year_report, "evaluation": _evaluation}
+PAGES = {
+    "run report": _short_run_report,
+    "run report, PV and battery": _site_report,
+    "run report, a year": _year_report,
+    "evaluation": _evaluation,
+}
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -151,6 +151,49 @@ def _pue_figure(fac: Columns, x_axis: dict) -> go.Figure:
     return _layout(fig, "PUE and weather", x_axis, rows=2)
 
 
+_SITE_COLUMNS = (
+    "t_s",
+    "facility_w",
+    "grid_w",
+    "pv_w",
+    "pv_exported_w",
+    "pv_curtailed_w",
+    "battery_w",
+    "battery_soc_frac",
+)
+_SOURCE_COLOURS = {"grid": "#7f7f7f", "PV": "#f2b701", "battery": "#3a86ff", "facility load": "#000000"}
+
+
+def _site_figure(site: Columns, x_axis: dict) -> go.Figure:
+    """Where the facility's power came from (grid, PV, battery: stacked, so the top is the load),
+    the PV that went elsewhere, and the battery's state of charge."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.7, 0.3])
+    load = site["facility_w"]
+    pv_to_load = np.minimum(site["pv_w"], load)  # PV meets the load first (aidc.facility.site)
+    discharge = np.maximum(site["battery_w"], 0.0)
+    parts = (
+        ("grid", np.maximum(load - pv_to_load - discharge, 0.0)),
+        ("PV", pv_to_load),
+        ("battery", discharge),
+    )
+    idx = minmax_indices(site["facility_w"])
+    for label, w in parts:
+        fig.add_trace(
+            go.Scatter(
+                x=site["t"][idx].astype(np.float32), y=(w[idx] / 1e3).astype(np.float32), name=label,
+                stackgroup="source", mode="lines", line={"color": _SOURCE_COLOURS[label], "width": 0.5},
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+    fig.add_trace(
+        _line(site["t"], site["facility_w"] / 1e3, "facility load", "#000000", dash="dot"), row=1, col=1
+    )
+    fig.add_trace(_line(site["t"], 100.0 * site["battery_soc_frac"], "battery SoC", "#3a86ff"), row=2, col=1)
+    fig.update_yaxes(**y_axis("power_kw", "power [kW]", *_drawn(fig, "y")), row=1, col=1)
+    fig.update_yaxes(**y_axis("percent", "state of charge [%]", *_drawn(fig, "y2")), row=2, col=1)
+    return _layout(fig, "Energy at the meter: grid, PV and battery", x_axis, rows=2)
+
+
 def _temperature_figure(halls: Groups, colours: dict[str, str], x_axis: dict) -> go.Figure:
     fig = go.Figure()
     for name, h in halls:
@@ -225,6 +268,10 @@ def _figures(run: Run) -> list[go.Figure]:
         g["t"] = g["t_s"] / scale
     colours = colour_map(name for name, _ in halls + jobs)
     figs = [_power_figure(fac, x_axis), _pue_figure(fac, x_axis)]
+    if "grid_w" in run.query("SELECT * FROM facility LIMIT 0").column_names:
+        site = _read(run, "facility", _SITE_COLUMNS)[0][1]
+        site["t"] = site["t_s"] / scale
+        figs.append(_site_figure(site, x_axis))
     figs += [fig(halls, colours, x_axis) for fig in (_temperature_figure, _clock_figure, _throughput_figure)]
     return figs + (_serving_figures(jobs, colours, x_axis) if jobs else [])
 

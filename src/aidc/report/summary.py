@@ -67,7 +67,7 @@ def summary_table(runs: list[Run]) -> Table:
     for r in runs:
         table.add_column(r.path.name, justify="right")
     sums = [r.summary or {} for r in runs]
-    rows = _facility_rows(runs, sums) + _hall_rows(sums) + _serving_rows(sums)
+    rows = _facility_rows(runs, sums) + _site_rows(sums) + _hall_rows(sums) + _serving_rows(sums)
     if not all(r.complete for r in runs):
         rows[1:1] = _flushed_rows(runs)
     for label, vals in rows:
@@ -90,6 +90,38 @@ def _facility_rows(runs: list[Run], sums: list[dict]) -> Rows:
         ("TFLOP per facility kWh", [s.get("tflop_per_facility_kwh") for s in sums]),
         ("water [m³]", [s.get("water_m3") for s in sums]),
     ]
+
+
+_SITE_ROWS = (
+    ("grid import [kWh]", "grid_import_kwh"),
+    ("PV [kWh]", "pv_kwh"),
+    ("PV used on site [kWh]", "pv_used_kwh"),
+    ("PV exported / curtailed [kWh]", ("pv_exported_kwh", "pv_curtailed_kwh")),
+    ("battery discharge / charge [kWh]", ("battery_discharge_kwh", "battery_charge_kwh")),
+    ("battery losses [kWh]", "battery_losses_kwh"),
+    ("battery SoC min / max", ("battery_soc_min_frac", "battery_soc_max_frac")),
+    ("share of facility energy: PV / battery", ("pv_share_of_facility_frac", "battery_share_of_facility_frac")),  # noqa: E501
+    ("peak grid demand, 15 min [kW]", "peak_grid_demand_15min_kw"),
+)
+
+
+def _site_rows(sums: list[dict]) -> Rows:
+    """Energy at the meter by source (runs with PV or a battery)."""
+    sites = [s.get("site") or None for s in sums]
+    if not any(sites):
+        return []
+    rows: Rows = []
+    for label, key in _SITE_ROWS:
+        cells: list[object] = []
+        for site in sites:
+            if site is None:
+                cells.append(None)
+            elif isinstance(key, tuple):
+                cells.append(" / ".join(_fmt(site.get(k)) for k in key))
+            else:
+                cells.append(site.get(key))
+        rows.append((f"site: {label}", cells))
+    return rows
 
 
 def _flushed_rows(runs: list[Run]) -> Rows:

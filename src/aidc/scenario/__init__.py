@@ -25,9 +25,11 @@ from aidc.scenario.facility import (
 from aidc.scenario.hall import HallConfig, NodeConfig, ThermalConfig
 from aidc.scenario.jobs import BurnJob, IdleJob, JobConfig, ServingJob, SharedPrefixConfig, TrainingJob
 from aidc.scenario.root import Scenario, TelemetryConfig, load_scenario, validate_scenario
+from aidc.scenario.site import BatteryConfig, PVConfig, SiteConfig
 
 __all__ = [
     "AirCoolingConfig",
+    "BatteryConfig",
     "BurnJob",
     "CoolingConfig",
     "HallConfig",
@@ -37,11 +39,13 @@ __all__ = [
     "JobConfig",
     "LiquidCoolingConfig",
     "NodeConfig",
+    "PVConfig",
     "PowerChainConfig",
     "Scenario",
     "ScenarioError",
     "ServingJob",
     "SharedPrefixConfig",
+    "SiteConfig",
     "TelemetryConfig",
     "ThermalConfig",
     "TrainingJob",

@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, model_validator
 from aidc.scenario.common import TEN_YEARS_S, FrozenModel, SafeName, ScenarioError
 from aidc.scenario.facility import PowerChainConfig, WeatherConfig
 from aidc.scenario.hall import HallConfig
+from aidc.scenario.site import SiteConfig
 from aidc.units import unit_of
 
 
@@ -36,6 +37,7 @@ class Scenario(FrozenModel):
     weather: WeatherConfig
     halls: list[HallConfig] = Field(min_length=1)
     power_chain: PowerChainConfig = Field(default_factory=PowerChainConfig)
+    site: SiteConfig | None = Field(None, description="on-site PV and a battery at the meter")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
 
     @model_validator(mode="after")
@@ -48,6 +50,8 @@ class Scenario(FrozenModel):
             )
         if self.telemetry.sample_s is not None and self.telemetry.sample_s < self.dt_s:
             raise ValueError("telemetry.sample_s must be at least dt_s")
+        if self.site is not None and self.site.pv is not None and self.weather.dry_bulb_c is not None:
+            raise ValueError("site.pv needs sunlight: a weather climate or TMY file, not constant conditions")
         names = [h.name for h in self.halls]
         if len(set(names)) != len(names):
             raise ValueError(f"hall names must be unique, got {names}")

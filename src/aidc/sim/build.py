@@ -20,6 +20,9 @@ from aidc.facility.chillers import CHILLER_CURVES
 from aidc.facility.cooling import PLANTS, CoolingPlant
 from aidc.facility.equipment import HeatRejection
 from aidc.facility.power import PowerChain
+from aidc.facility.site import Site
+from aidc.facility.solar import PVPlant, PVSpec, load_solar_climate, read_tmy_solar
+from aidc.facility.storage import Battery, BatterySpec
 from aidc.facility.weather import Weather, constant_weather, load_climate, load_tmy
 from aidc.hardware.catalog import GPUSpec, get_gpu
 from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
@@ -211,6 +214,7 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
         _serving_runs(i, cfg, get_gpu(cfg.gpu), scenario.seed, problems)
         for i, cfg in enumerate(scenario.halls)
     ]
+    site = problems.attempt("site", lambda: build_site(scenario)) if scenario.site else None
     if problems.items:
         raise ScenarioError(problems.items, scenario.name)
     rng = np.random.default_rng(scenario.seed)
@@ -227,4 +231,27 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
         pdu_efficiency=pc.pdu_efficiency_frac,
         other_loads_w=pc.lighting_w + pc.other_loads_w,
     )
-    return Simulation(scenario, weather, halls, plants, chain)
+    return Simulation(scenario, weather, halls, plants, chain, site)
+
+
+def build_site(scenario: Scenario) -> Site:
+    """PV on the same weather file the cooling reads, and the battery, at the meter."""
+    cfg, w = scenario.site, scenario.weather
+    assert cfg is not None  # called only for a scenario with a site
+    pv = None
+    if cfg.pv is not None:
+        resource = load_solar_climate(w.climate) if w.climate else read_tmy_solar(str(w.file), w.format)
+        pv = PVPlant(PVSpec(**cfg.pv.model_dump()), resource, w.start_hour_of_year())
+    battery = None
+    if (b := cfg.battery) is not None:
+        given = {k: getattr(b, k) for k in ("soc_min_frac", "soc_max_frac", "initial_soc_frac")}
+        chosen = {k: v for k, v in given.items() if v is not None}
+        if b.round_trip_efficiency_frac is not None:
+            one_way = b.round_trip_efficiency_frac**0.5
+            chosen |= {"charge_efficiency": one_way, "discharge_efficiency": one_way}
+        spec = BatterySpec.for_chemistry(
+            b.chemistry, b.capacity_kwh, b.max_charge_kw, b.max_discharge_kw, **chosen
+        )
+        battery = Battery(spec)
+    limit_w = cfg.grid_limit_kw * 1e3 if cfg.grid_limit_kw is not None else float("inf")
+    return Site(pv, battery, cfg.dispatch, limit_w, cfg.export_allowed)

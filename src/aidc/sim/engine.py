@@ -3,8 +3,9 @@
 Step order (docs/architecture.md): clock limits at the junction temperatures → workload demand at
 those clocks → GPU power → junction temperature → heat split to liquid and air (all in
 :class:`~aidc.sim.hall.HallSim`) → cooling plant (its power, and the supply temperatures for the
-next step) → power chain → metrics → telemetry (the caller's, from the :class:`StepRecord`). The
-clock knows no physics; :mod:`aidc.sim.build` makes the components.
+next step) → power chain → the site's meter (PV, battery, grid) → metrics → telemetry (the
+caller's, from the :class:`StepRecord`). The clock knows no physics; :mod:`aidc.sim.build` makes
+the components.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from aidc.facility.cooling import CoolingPlant, PlantOutputs
 from aidc.facility.power import PowerChain, PowerChainOutputs
+from aidc.facility.site import Site, SiteOutputs
 from aidc.facility.weather import Weather
 from aidc.hardware.node import Supply
 from aidc.scenario import Scenario
@@ -45,6 +47,7 @@ class StepRecord:
     wet_bulb_c: float
     halls: list[HallRecord]
     chain: PowerChainOutputs
+    site: SiteOutputs | None = None  # PV, battery and grid at the meter, when the scenario has a site
 
 
 class Simulation:
@@ -57,6 +60,7 @@ class Simulation:
         halls: list[HallSim],
         plants: list[CoolingPlant],
         chain: PowerChain,
+        site: Site | None = None,
     ):
         self.scenario, self.weather, self.halls, self.plants, self.chain = (
             scenario,
@@ -65,6 +69,7 @@ class Simulation:
             plants,
             chain,
         )
+        self.site = site
         self.start_hour = scenario.weather.start_hour_of_year()
 
     def config(self) -> dict[str, object]:
@@ -73,6 +78,7 @@ class Simulation:
             "halls": [h.config() for h in self.halls],
             "plants": [p.config() for p in self.plants],
             "power_chain": self.chain.config(),
+            "site": self.site.config() if self.site else None,
         }
 
     def serving_results(self) -> list[ServingResult]:
@@ -91,7 +97,9 @@ class Simulation:
             records.append(HallRecord(hall.state(), hs, po))
             it_w += hs.it_w
             cooling_w += po.total_w
-        return StepRecord(t_s, dt, tdb, twb, records, self.chain.step(it_w, cooling_w))
+        chain = self.chain.step(it_w, cooling_w)
+        site = self.site.step(t_s, dt, chain.facility_w) if self.site else None
+        return StepRecord(t_s, dt, tdb, twb, records, chain, site)
 
     def run(self, progress: Callable[[int], None] | None = None) -> Iterator[StepRecord]:
         """Step the scenario to its end, yielding one :class:`StepRecord` per step."""

@@ -28,6 +28,7 @@ import numpy as np
 from aidc.units import J_PER_KWH
 
 if TYPE_CHECKING:  # types only: the report imports ENERGY_KEYS without loading the simulator
+    from aidc.facility.site import SiteOutputs
     from aidc.sim.engine import HallRecord, StepRecord
     from aidc.workload.serving import ServingResult
     from aidc.workload.serving.deploy import ServingState
@@ -201,6 +202,56 @@ class _ServingAccumulator:
         return out
 
 
+DEMAND_INTERVAL_S = 900.0
+"""Utility demand is billed on the highest 15-minute average import (the common US demand
+interval, e.g. Duke Energy Carolinas schedule LGS; FERC Form 1 peak demand is hourly)."""
+
+_SITE_KEYS = (
+    "grid_import", "pv", "pv_used", "pv_to_battery", "pv_exported", "pv_curtailed",
+    "battery_discharge", "battery_charge", "battery_losses",
+)  # fmt: skip
+
+
+class _SiteAccumulator:
+    """Energy at the meter by source and sink, the 15-minute peak import, the battery's SoC range."""
+
+    def __init__(self) -> None:
+        self.energy_j = dict.fromkeys(_SITE_KEYS, 0.0)
+        self.demand_j: dict[int, float] = {}  # import per demand interval of run time
+        self.soc_min, self.soc_max = np.inf, -np.inf
+
+    def add(self, t_s: float, dt: float, o: SiteOutputs) -> None:
+        e = self.energy_j
+        for key, w in (
+            ("grid_import", o.grid_import_w), ("pv", o.pv_w), ("pv_used", o.pv_used_w),
+            ("pv_to_battery", o.pv_to_battery_w), ("pv_exported", o.pv_exported_w),
+            ("pv_curtailed", o.pv_curtailed_w), ("battery_discharge", max(o.battery_w, 0.0)),
+            ("battery_charge", max(-o.battery_w, 0.0)), ("battery_losses", o.battery_losses_w),
+        ):  # fmt: skip
+            e[key] += w * dt
+        t, end = t_s, t_s + dt
+        while t < end:  # a step's import split over the demand intervals it spans
+            k = int(t // DEMAND_INTERVAL_S)
+            upto = min(end, (k + 1) * DEMAND_INTERVAL_S)
+            self.demand_j[k] = self.demand_j.get(k, 0.0) + o.grid_import_w * (upto - t)
+            t = upto
+        if np.isfinite(o.battery_soc_frac):
+            self.soc_min = min(self.soc_min, o.battery_soc_frac)
+            self.soc_max = max(self.soc_max, o.battery_soc_frac)
+
+    def summary(self, facility_j: float) -> dict[str, object]:
+        e = self.energy_j
+        out: dict[str, object] = {f"{k}_kwh": v / J_PER_KWH for k, v in e.items()}
+        if facility_j:
+            out["pv_share_of_facility_frac"] = e["pv_used"] / facility_j
+            out["battery_share_of_facility_frac"] = e["battery_discharge"] / facility_j
+        peak = max(self.demand_j.values(), default=0.0) / DEMAND_INTERVAL_S
+        out["peak_grid_demand_15min_kw"] = peak / 1e3
+        out["battery_soc_min_frac"] = self.soc_min if np.isfinite(self.soc_min) else None
+        out["battery_soc_max_frac"] = self.soc_max if np.isfinite(self.soc_max) else None
+        return out
+
+
 class RunMetrics:
     """Accumulates a run's summary from step records after ``warmup_s``.
 
@@ -224,6 +275,7 @@ class RunMetrics:
         self.pue_max = 0.0
         self.halls = {name: _HallAccumulator(name, gpus) for name, gpus in halls}
         self.serving = [_ServingAccumulator(*s) for s in serving]
+        self.site = _SiteAccumulator() if components.get("site") else None
 
     def add(self, rec: StepRecord) -> None:
         if rec.t_s < self.warmup_s:
@@ -255,6 +307,8 @@ class RunMetrics:
         e["distribution_loss"] += chain.distribution_loss_w * dt
         e["other"] += chain.other_w * dt
         e["facility"] += chain.facility_w * dt
+        if self.site is not None and rec.site is not None:
+            self.site.add(rec.t_s, dt, rec.site)
         if chain.it_w > 0:
             pue = chain.facility_w / chain.it_w
             self.pue_min = min(self.pue_min, pue)
@@ -278,4 +332,5 @@ class RunMetrics:
             "water_l_per_it_kwh": self.water_kg / it_kwh if it_kwh else 0.0,
             "halls": [a.summary() for a in self.halls.values()],
             "serving": [a.summary(r) for a, r in zip(self.serving, serving_results, strict=True)],
+            "site": self.site.summary(e["facility"]) if self.site else None,
         }

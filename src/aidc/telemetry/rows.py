@@ -33,6 +33,15 @@ def facility_row(rec: StepRecord) -> dict[str, float]:
         "facility_w": c.facility_w,
         "pue": c.facility_w / c.it_w if c.it_w > 0 else float("nan"),
     }
+    if (o := rec.site) is not None:  # at the meter (aidc.facility.site)
+        row |= {
+            "grid_w": o.grid_w,
+            "pv_w": o.pv_w,
+            "pv_exported_w": o.pv_exported_w,
+            "pv_curtailed_w": o.pv_curtailed_w,
+            "battery_w": o.battery_w,
+            "battery_soc_frac": o.battery_soc_frac,
+        }
     return row
 
 

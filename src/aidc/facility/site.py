@@ -1,0 +1,131 @@
+"""The site's meter: the facility's load met by on-site PV, a battery and the grid.
+
+PV (:mod:`aidc.facility.solar`) and the battery (:mod:`aidc.facility.storage`) are AC-coupled at
+the utility meter, the point where the power chain's facility power is measured: what the IT,
+cooling and distribution losses draw is met first from PV, then from the battery as its dispatch
+policy asks, and the rest from the grid; PV that neither the load nor the battery takes is
+exported (or curtailed where export is not allowed). Every step closes its balance exactly:
+
+    grid_w + pv_w + battery_w = facility_w + pv_exported_w + pv_curtailed_w
+    pv_w = pv_used_w + pv_to_battery_w + pv_exported_w + pv_curtailed_w
+
+(``battery_w`` > 0 discharging, < 0 charging; ``grid_w`` is import, what a charge beyond the PV
+surplus draws included.)
+
+.. warning:: The PV inverter and the battery's power-conversion system connect at the meter
+   without transformer or wiring losses of their own (PVWatts' 14 % system losses include the
+   array's wiring; the battery's one-way efficiencies include its converter).
+
+Dispatch policies (:data:`DISPATCH`) decide the battery's request each step from the step's mean
+facility and PV power (both known when the site steps, after the power chain):
+
+* ``self_consumption``: charge from PV surplus only, discharge to cover what PV does not (the
+  standard behind-the-meter rule, e.g. Tesla Powerwall "self-powered" mode; PySAM's battery
+  dispatch option "PV self-consumption");
+* ``peak_shaving``: discharge so that grid import stays at or below ``grid_limit_w``, recharge from
+  PV and then from the grid while import is below it (a demand-charge controller's rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aidc.facility.solar import PVPlant
+from aidc.facility.storage import Battery
+
+
+@dataclass(frozen=True)
+class SiteOutputs:
+    """One step at the meter; powers are the step's means [W]."""
+
+    facility_w: float  # what the power chain draws
+    pv_w: float  # PV AC output
+    pv_used_w: float  # PV that met the load
+    pv_to_battery_w: float  # PV that charged the battery (at the bus)
+    pv_exported_w: float
+    pv_curtailed_w: float
+    battery_w: float  # at the bus: > 0 discharging to the load, < 0 charging
+    battery_losses_w: float  # conversion and self-discharge
+    battery_soc_frac: float  # at the step's end [0-1]; NaN without a battery
+    grid_w: float  # import > 0 (export is pv_exported_w)
+
+    @property
+    def grid_import_w(self) -> float:
+        return max(self.grid_w, 0.0)
+
+
+# (net load after PV, the battery's charge rating at the bus, the grid limit) [W] → the battery's
+# request at the bus [W] (> 0 discharge); the battery itself holds it to its ratings and SoC.
+Dispatch = Callable[[float, float, float], float]
+
+
+def dispatch_self_consumption(net_w: float, max_charge_w: float, limit_w: float) -> float:
+    """Discharge what PV leaves uncovered, charge with what it leaves over [W]."""
+    return net_w
+
+
+def dispatch_peak_shaving(net_w: float, max_charge_w: float, limit_w: float) -> float:
+    """Discharge what exceeds the grid limit; below it, charge with the headroom [W]."""
+    if net_w > limit_w:
+        return net_w - limit_w
+    return -min(limit_w - net_w, max_charge_w)
+
+
+DISPATCH: dict[str, Dispatch] = {
+    "self_consumption": dispatch_self_consumption,
+    "peak_shaving": dispatch_peak_shaving,
+}
+
+
+class Site:
+    """PV, a battery and the grid at the meter; ``config()``, ``state()``, ``step()``."""
+
+    def __init__(
+        self,
+        pv: PVPlant | None,
+        battery: Battery | None,
+        dispatch: str = "self_consumption",
+        grid_limit_w: float = float("inf"),
+        export_allowed: bool = True,
+    ):
+        if dispatch not in DISPATCH:
+            raise ValueError(f"dispatch {dispatch!r} is not one of {', '.join(DISPATCH)}")
+        self.pv, self.battery, self.dispatch = pv, battery, dispatch
+        self.grid_limit_w, self.export_allowed = grid_limit_w, export_allowed
+        self._last: SiteOutputs | None = None
+
+    def config(self) -> dict[str, object]:
+        return {
+            "pv": self.pv.config() if self.pv else None,
+            "battery": self.battery.config() if self.battery else None,
+            "dispatch": self.dispatch,
+            "grid_limit_w": self.grid_limit_w,
+            "export_allowed": self.export_allowed,
+        }
+
+    def state(self) -> SiteOutputs | None:
+        return self._last
+
+    def step(self, t_s: float, dt_s: float, facility_w: float) -> SiteOutputs:
+        """Meet ``facility_w`` over ``[t_s, t_s + dt_s)``."""
+        pv_w = self.pv.step(t_s, dt_s).ac_power_w if self.pv else 0.0
+        net_w = facility_w - pv_w  # < 0: PV surplus
+        battery_w = losses_w = 0.0
+        soc = float("nan")
+        if self.battery is not None:
+            spec = self.battery.spec
+            request = DISPATCH[self.dispatch](net_w, spec.max_charge_kw * 1e3, self.grid_limit_w)
+            b = self.battery.step(request, dt_s)
+            battery_w, losses_w, soc = b.bus_power_w, b.losses_j / dt_s, b.soc_frac
+        pv_used = min(pv_w, facility_w)
+        surplus = pv_w - pv_used
+        pv_to_battery = min(surplus, max(-battery_w, 0.0))
+        left = surplus - pv_to_battery
+        exported, curtailed = (left, 0.0) if self.export_allowed else (0.0, left)
+        # what the load and any charging beyond PV draw from the grid; export is booked apart
+        grid_w = facility_w - pv_used - battery_w - pv_to_battery
+        self._last = SiteOutputs(
+            facility_w, pv_w, pv_used, pv_to_battery, exported, curtailed, battery_w, losses_w, soc, grid_w
+        )
+        return self._last

@@ -1,0 +1,74 @@
+"""The site beyond the meter: on-site PV and a battery (``[site]``; both optional).
+
+Names (mountings, module types, chemistries, dispatch policies) are checked here against the
+lists below; ``tests/test_scenario.py`` checks that they equal the components' own tables
+(:mod:`aidc.facility.solar`, :mod:`aidc.facility.storage`, :mod:`aidc.facility.site`), which the
+schema does not import (pvlib and pandas would load with every scenario)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from aidc.scenario.common import FrozenModel
+
+ArrayType = Literal["fixed_open_rack", "fixed_roof_mount", "one_axis_backtracking"]
+ModuleType = Literal["standard", "premium", "thin_film"]
+Chemistry = Literal["li_ion_lfp", "lead_acid_vrla"]
+DispatchName = Literal["self_consumption", "peak_shaving"]
+
+
+class PVConfig(FrozenModel):
+    """A PVWatts v8 system on the site's weather (a bundled climate or a TMY file)."""
+
+    dc_capacity_kw: float = Field(gt=0.05, le=500_000.0, description="nameplate at STC")
+    tilt_deg: float = Field(20.0, ge=0.0, le=90.0, description="from horizontal; a tracker's axis")
+    azimuth_deg: float = Field(180.0, ge=0.0, lt=360.0, description="clockwise from north: 180 faces south")
+    array_type: ArrayType = "fixed_open_rack"
+    module_type: ModuleType = "standard"
+    losses_pct: float = Field(14.08, ge=-5.0, le=99.0, description="PVWatts system losses (Dobos 2014)")
+    dc_ac_ratio: float = Field(1.2, ge=0.5, le=3.0, description="DC nameplate over inverter AC rating")
+    inverter_efficiency_frac: float = Field(0.96, ge=0.9, le=0.995)
+    gcr_frac: float = Field(0.4, ge=0.01, le=0.99, description="ground coverage ratio of the rows")
+
+
+class BatteryConfig(FrozenModel):
+    """A battery at the meter; efficiencies, SoC window and self-discharge default to the
+    chemistry's cited values (``aidc.facility.storage.BATTERY_CHEMISTRY_PARAMETERS``)."""
+
+    chemistry: Chemistry = "li_ion_lfp"
+    capacity_kwh: float = Field(gt=0.0, le=1e8, description="nominal energy, SoC 0 to 1")
+    max_charge_kw: float = Field(gt=0.0, le=1e8, description="at the bus")
+    max_discharge_kw: float = Field(gt=0.0, le=1e8, description="at the bus")
+    soc_min_frac: float | None = Field(None, ge=0.0, lt=1.0)
+    soc_max_frac: float | None = Field(None, gt=0.0, le=1.0)
+    initial_soc_frac: float | None = Field(None, ge=0.0, le=1.0)
+    round_trip_efficiency_frac: float | None = Field(
+        None, gt=0.3, le=1.0, description="split evenly into the charge and discharge directions"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> BatteryConfig:
+        low, high = self.soc_min_frac, self.soc_max_frac
+        if low is not None and high is not None and low >= high:
+            raise ValueError(f"soc_min_frac = {low:g} must be below soc_max_frac = {high:g}")
+        return self
+
+
+class SiteConfig(FrozenModel):
+    pv: PVConfig | None = None
+    battery: BatteryConfig | None = None
+    dispatch: DispatchName = Field(
+        "self_consumption", description="the battery's policy (aidc.facility.site.DISPATCH)"
+    )
+    grid_limit_kw: float | None = Field(
+        None, gt=0.0, le=1e8, description="peak_shaving: grid import held at or below this"
+    )
+    export_allowed: bool = Field(True, description="PV surplus exported; curtailed if false")
+
+    @model_validator(mode="after")
+    def _dispatch_needs(self) -> SiteConfig:
+        if self.dispatch == "peak_shaving" and self.grid_limit_kw is None:
+            raise ValueError("dispatch = 'peak_shaving' needs grid_limit_kw (the import to stay under)")
+        return self

@@ -1,0 +1,76 @@
+"""PV and a battery at the site's meter, inside the twin: the run's energy balance, the step length."""
+
+import pytest
+
+from aidc.api import simulate
+from aidc.scenario import ScenarioError, validate_scenario
+from aidc.sim.build import build_simulation
+from aidc.telemetry.metrics import RunMetrics
+
+
+def _site_scenario(dt_s: float = 60.0, **site) -> dict:
+    return {
+        "name": "site",
+        "duration_s": 2 * 86400.0,
+        "dt_s": dt_s,
+        "weather": {"climate": "greensboro-nc", "start": "06-01 00:00"},
+        "halls": [
+            {
+                "name": "h",
+                "gpu": "H100-SXM",
+                "rows": 1,
+                "racks_per_row": 2,
+                "cooling": {"type": "liquid"},
+                "jobs": [{"type": "burn", "name": "b"}],
+            }
+        ],
+        "site": {
+            "pv": {"dc_capacity_kw": 300.0},
+            "battery": {"capacity_kwh": 400.0, "max_charge_kw": 100.0, "max_discharge_kw": 100.0},
+            **site,
+        },
+    }
+
+
+def test_the_runs_energy_closes_at_the_meter_and_in_the_battery():
+    sim = build_simulation(validate_scenario(_site_scenario()))
+    battery = sim.site.battery
+    start_kwh = battery.stored_kwh
+    metrics = RunMetrics(sim.config(), 0.0)
+    for rec in sim.run():
+        metrics.add(rec)
+    s = metrics.summary()
+    site, facility = s["site"], s["energy_kwh"]["facility"]
+    sources = site["grid_import_kwh"] + site["pv_kwh"] + site["battery_discharge_kwh"]
+    sinks = facility + site["pv_exported_kwh"] + site["pv_curtailed_kwh"] + site["battery_charge_kwh"]
+    assert sources == pytest.approx(sinks, rel=1e-9)
+    stored = site["battery_charge_kwh"] - site["battery_discharge_kwh"] - site["battery_losses_kwh"]
+    assert battery.stored_kwh - start_kwh == pytest.approx(stored, rel=1e-9, abs=1e-9)
+    assert 0.0 < site["pv_share_of_facility_frac"] < 1.0 and site["battery_discharge_kwh"] > 0.0
+
+
+def test_site_energies_do_not_depend_on_the_time_step():
+    fine, coarse = (simulate(validate_scenario(_site_scenario(dt))) for dt in (30.0, 300.0))
+    assert coarse["site"]["pv_kwh"] == pytest.approx(fine["site"]["pv_kwh"], rel=1e-9)
+    for key in ("grid_import_kwh", "battery_discharge_kwh", "pv_exported_kwh"):
+        assert coarse["site"][key] == pytest.approx(fine["site"][key], rel=0.01, abs=1.0), key
+
+
+def test_peak_shaving_caps_the_15_minute_demand():
+    s = simulate(validate_scenario(_site_scenario(dispatch="peak_shaving", grid_limit_kw=15.0)))
+    assert s["site"]["peak_grid_demand_15min_kw"] <= 15.0 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"weather": {"dry_bulb_c": 20.0, "relative_humidity_pct": 40.0}}, "site.pv needs sunlight"),
+        ({"site": {"dispatch": "peak_shaving"}}, "needs grid_limit_kw"),
+        ({"site": {"battery": {"capacity_kwh": 1, "max_charge_kw": 1, "max_discharge_kw": 1,
+                               "soc_min_frac": 0.9, "soc_max_frac": 0.5}}}, "soc_min_frac"),
+        ({"site": {"pv": {"dc_capacity_kw": float("nan")}}}, "finite"),
+    ],
+)  # fmt: skip
+def test_bad_site_input_is_a_scenario_error(change, message):
+    with pytest.raises(ScenarioError, match=message):
+        validate_scenario({**_site_scenario(), **change})
