@@ -47,7 +47,7 @@ class SiteOutputs:
     pv_curtailed_w: float
     battery_w: float  # at the bus: > 0 discharging to the load, < 0 charging
     battery_losses_w: float  # conversion and self-discharge
-    battery_soc_frac: float  # at the step's end [0-1]; NaN without a battery
+    battery_soc_frac: float | None  # at the step's end [0-1]; None without a battery
     grid_w: float  # import > 0 (export is pv_exported_w)
 
     @property
@@ -112,7 +112,7 @@ class Site:
         pv_w = self.pv.step(t_s, dt_s).ac_power_w if self.pv else 0.0
         net_w = facility_w - pv_w  # < 0: PV surplus
         battery_w = losses_w = 0.0
-        soc = float("nan")
+        soc = None
         if self.battery is not None:
             spec = self.battery.spec
             request = DISPATCH[self.dispatch](net_w, spec.max_charge_kw * 1e3, self.grid_limit_w)

@@ -188,7 +188,9 @@ def _site_figure(site: Columns, x_axis: dict) -> go.Figure:
     fig.add_trace(
         _line(site["t"], site["facility_w"] / 1e3, "facility load", "#000000", dash="dot"), row=1, col=1
     )
-    fig.add_trace(_line(site["t"], 100.0 * site["battery_soc_frac"], "battery SoC", "#3a86ff"), row=2, col=1)
+    soc = site["battery_soc_frac"].astype(np.float64)  # null (NaN) without a battery
+    if np.isfinite(soc).any():
+        fig.add_trace(_line(site["t"], 100.0 * soc, "battery SoC", "#3a86ff"), row=2, col=1)
     fig.update_yaxes(**y_axis("power_kw", "power [kW]", *_drawn(fig, "y")), row=1, col=1)
     fig.update_yaxes(**y_axis("percent", "state of charge [%]", *_drawn(fig, "y2")), row=2, col=1)
     return _layout(fig, "Energy at the meter: grid, PV and battery", x_axis, rows=2)

@@ -214,7 +214,9 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
         _serving_runs(i, cfg, get_gpu(cfg.gpu), scenario.seed, problems)
         for i, cfg in enumerate(scenario.halls)
     ]
-    site = problems.attempt("site", lambda: build_site(scenario)) if scenario.site else None
+    site = None
+    if scenario.site and weather is not None:  # PV reads the weather's file: only once it parsed
+        site = problems.attempt("site", lambda: build_site(scenario))
     if problems.items:
         raise ScenarioError(problems.items, scenario.name)
     rng = np.random.default_rng(scenario.seed)

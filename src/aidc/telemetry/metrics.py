@@ -235,7 +235,7 @@ class _SiteAccumulator:
             upto = min(end, (k + 1) * DEMAND_INTERVAL_S)
             self.demand_j[k] = self.demand_j.get(k, 0.0) + o.grid_import_w * (upto - t)
             t = upto
-        if np.isfinite(o.battery_soc_frac):
+        if o.battery_soc_frac is not None:
             self.soc_min = min(self.soc_min, o.battery_soc_frac)
             self.soc_max = max(self.soc_max, o.battery_soc_frac)
 
