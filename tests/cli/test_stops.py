@@ -1,7 +1,7 @@
 """Every stop leaves a readable run: real `aidc run` processes stopped by signals, SIGKILL at random
 moments included, then read back from DuckDB and from the Parquet parts.
 
-``AIDC_KILL_ROUNDS`` sets how many SIGKILLs (default 3; ``make fuzz`` runs 40)."""
+``AIDC_KILL_ROUNDS`` sets how many SIGKILLs (default 2; ``make fuzz`` runs 40)."""
 
 import os
 import random
@@ -71,7 +71,7 @@ def test_a_signal_marks_the_run_incomplete_with_its_name(tmp_path, signum, code)
 
 
 def test_sigkill_at_random_moments_leaves_a_readable_run(tmp_path):
-    rounds = int(os.environ.get("AIDC_KILL_ROUNDS", "3"))
+    rounds = int(os.environ.get("AIDC_KILL_ROUNDS", "2"))
     scenario = _long_scenario(tmp_path)
     rng = random.Random(12)
     out = tmp_path / "run"
