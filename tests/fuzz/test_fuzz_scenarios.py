@@ -20,7 +20,7 @@ from valid import valid_scenario
 
 from aidc.cli import ExitCode, app
 
-FUZZ_SETTINGS = fuzz_settings(examples=60)  # `make fuzz` runs 3,400 of each
+FUZZ_SETTINGS = fuzz_settings(examples=40)  # `make fuzz` runs 3,400 of each
 
 
 def _check(data: dict | str, files: dict[str, bytes | str] | None = None) -> str:
@@ -38,7 +38,7 @@ def test_mutated_examples_are_rejected_or_run(case):
     _check(data)
 
 
-@fuzz_settings(examples=25)  # each case writes and parses a file, and may build PV: ~0.3 s
+@fuzz_settings(examples=20)  # each case writes and parses a file, and may build PV: ~0.3 s
 @given(st.sampled_from(sorted(EXAMPLE_DATA)), st.data())
 def test_broken_data_files_are_rejected_or_run(name, data):
     scenario = {k: v for k, v in EXAMPLE_DATA[name].items()}
