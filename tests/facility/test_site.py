@@ -80,3 +80,11 @@ def test_peak_shaving_holds_the_import_at_the_limit():
     site = Site(None, _battery(initial_soc_frac=0.9), "peak_shaving", 100e3)
     o = site.step(0.0, 600.0, 140e3)
     assert o.grid_w == pytest.approx(100e3) and o.battery_w == pytest.approx(40e3)
+
+
+def test_during_an_event_the_battery_discharges_above_the_cap_and_never_charges_from_the_grid():
+    site = Site(_ConstantPV(0.0), _battery(initial_soc_frac=0.5), "self_consumption")
+    o = site.step(0.0, 60.0, 80e3, event_cap_w=60e3)
+    assert o.battery_w == pytest.approx(20e3) and o.grid_w == pytest.approx(60e3)
+    o = site.step(60.0, 60.0, 40e3, event_cap_w=60e3)  # under the cap: no charging from the grid
+    assert o.battery_w == 0.0 and o.grid_w == pytest.approx(40e3)

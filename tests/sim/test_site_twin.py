@@ -74,3 +74,43 @@ def test_peak_shaving_caps_the_15_minute_demand():
 def test_bad_site_input_is_a_scenario_error(change, message):
     with pytest.raises(ScenarioError, match=message):
         validate_scenario({**_site_scenario(), **change})
+
+
+def _training_hall(event: dict | None) -> dict:
+    """32 H100s training, with or without a demand-response call (its limit ~25 % below the load)."""
+    hall = {
+        "name": "h",
+        "gpu": "H100-SXM",
+        "rows": 1,
+        "racks_per_row": 2,
+        "nodes_per_rack": 2,
+        "cooling": {"type": "liquid"},
+        "jobs": [{"type": "training", "name": "t", "compute_s_at_max_clock": 4.0, "comm_s": 1.2}],
+    }
+    return {
+        "name": "dr",
+        "duration_s": 4 * 3600.0,
+        "dt_s": 30.0,
+        "weather": {"climate": "greensboro-nc", "start": "07-15 08:00"},
+        "halls": [hall],
+        "site": {"demand_response": [event] if event else []},
+    }
+
+
+def test_a_demand_response_call_is_followed_by_the_gpu_caps_at_a_cost_in_work():
+    free = simulate(validate_scenario(_training_hall({"start_s": 3600, "end_s": 3 * 3600, "cap_kw": 1e6})))
+    load_kw = free["site"]["dr_grid_mean_kw"]
+    cap_kw = 0.75 * load_kw
+    sim = build_simulation(
+        validate_scenario(_training_hall({"start_s": 3600, "end_s": 3 * 3600, "cap_kw": cap_kw}))
+    )
+    base_cap_w = sim.halls[0].power_cap_w
+    metrics = RunMetrics(sim.config(), 0.0)
+    for rec in sim.run():
+        metrics.add(rec)
+    s = metrics.summary()["site"]
+    assert s["dr_event_h"] == pytest.approx(2.0)
+    assert s["dr_grid_mean_kw"] == pytest.approx(cap_kw, rel=0.01)  # held, but for the first steps
+    assert s["dr_excess_kwh"] < 0.02 * cap_kw * 2.0
+    assert s["dr_pflop_delivered"] < 0.97 * free["site"]["dr_pflop_delivered"]  # the work it cost
+    assert sim.halls[0].power_cap_w == base_cap_w  # given back after the event

@@ -107,15 +107,22 @@ class Site:
     def state(self) -> SiteOutputs | None:
         return self._last
 
-    def step(self, t_s: float, dt_s: float, facility_w: float) -> SiteOutputs:
-        """Meet ``facility_w`` over ``[t_s, t_s + dt_s)``."""
+    def step(
+        self, t_s: float, dt_s: float, facility_w: float, event_cap_w: float | None = None
+    ) -> SiteOutputs:
+        """Meet ``facility_w`` over ``[t_s, t_s + dt_s)``. During a demand-response event
+        (``event_cap_w``, the grid import limit) the battery discharges whatever exceeds the cap
+        and charges only from PV surplus, whatever its dispatch policy."""
         pv_w = self.pv.step(t_s, dt_s).ac_power_w if self.pv else 0.0
         net_w = facility_w - pv_w  # < 0: PV surplus
         battery_w = losses_w = 0.0
         soc = None
         if self.battery is not None:
             spec = self.battery.spec
-            request = DISPATCH[self.dispatch](net_w, spec.max_charge_kw * 1e3, self.grid_limit_w)
+            if event_cap_w is None:
+                request = DISPATCH[self.dispatch](net_w, spec.max_charge_kw * 1e3, self.grid_limit_w)
+            else:
+                request = max(net_w - min(event_cap_w, self.grid_limit_w), 0.0) if net_w > 0.0 else net_w
             b = self.battery.step(request, dt_s)
             battery_w, losses_w, soc = b.bus_power_w, b.losses_j / dt_s, b.soc_frac
         pv_used = min(pv_w, facility_w)

@@ -102,6 +102,10 @@ _SITE_ROWS = (
     ("battery SoC min / max", ("battery_soc_min_frac", "battery_soc_max_frac")),
     ("share of facility energy: PV / battery", ("pv_share_of_facility_frac", "battery_share_of_facility_frac")),  # noqa: E501
     ("peak grid demand, 15 min [kW]", "peak_grid_demand_15min_kw"),
+    ("demand response: hours", "dr_event_h"),
+    ("demand response: grid mean / cap [kW]", ("dr_grid_mean_kw", "dr_cap_mean_kw")),
+    ("demand response: energy above the cap [kWh]", "dr_excess_kwh"),
+    ("demand response: PFLOP delivered", "dr_pflop_delivered"),
 )
 
 

@@ -25,13 +25,14 @@ from aidc.scenario.facility import (
 from aidc.scenario.hall import HallConfig, NodeConfig, ThermalConfig
 from aidc.scenario.jobs import BurnJob, IdleJob, JobConfig, ServingJob, SharedPrefixConfig, TrainingJob
 from aidc.scenario.root import Scenario, TelemetryConfig, load_scenario, validate_scenario
-from aidc.scenario.site import BatteryConfig, PVConfig, SiteConfig
+from aidc.scenario.site import BatteryConfig, DemandResponseEvent, PVConfig, SiteConfig
 
 __all__ = [
     "AirCoolingConfig",
     "BatteryConfig",
     "BurnJob",
     "CoolingConfig",
+    "DemandResponseEvent",
     "HallConfig",
     "HeatRejectionConfig",
     "IdleJob",

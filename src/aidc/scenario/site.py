@@ -7,6 +7,7 @@ schema does not import (pvlib and pandas would load with every scenario)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -56,6 +57,22 @@ class BatteryConfig(FrozenModel):
         return self
 
 
+class DemandResponseEvent(FrozenModel):
+    """A call to hold the site's grid import at or below ``cap_kw`` from ``start_s`` to ``end_s``
+    (run time). The battery discharges first; the GPUs' power caps follow what is left
+    (:mod:`aidc.sim.site_cap`)."""
+
+    start_s: float = Field(ge=0.0, le=10 * 365 * 86400.0)
+    end_s: float = Field(gt=0.0, le=10 * 365 * 86400.0)
+    cap_kw: float = Field(gt=0.0, le=1e8, description="grid import limit during the event")
+
+    @model_validator(mode="after")
+    def _order(self) -> DemandResponseEvent:
+        if self.end_s <= self.start_s:
+            raise ValueError(f"end_s = {self.end_s:g} s must be after start_s = {self.start_s:g} s")
+        return self
+
+
 class SiteConfig(FrozenModel):
     pv: PVConfig | None = None
     battery: BatteryConfig | None = None
@@ -66,9 +83,14 @@ class SiteConfig(FrozenModel):
         None, gt=0.0, le=1e8, description="peak_shaving: grid import held at or below this"
     )
     export_allowed: bool = Field(True, description="PV surplus exported; curtailed if false")
+    demand_response: list[DemandResponseEvent] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _dispatch_needs(self) -> SiteConfig:
         if self.dispatch == "peak_shaving" and self.grid_limit_kw is None:
             raise ValueError("dispatch = 'peak_shaving' needs grid_limit_kw (the import to stay under)")
+        events = sorted(self.demand_response, key=lambda e: e.start_s)
+        for a, b in itertools.pairwise(events):
+            if b.start_s < a.end_s:
+                raise ValueError(f"demand_response events overlap at {b.start_s:g} s")
         return self

@@ -30,6 +30,7 @@ from aidc.hardware.node import THERMAL_PATHS, NodeSpec
 from aidc.scenario import CoolingConfig, HallConfig, Scenario, ScenarioError, ServingJob
 from aidc.sim.engine import Simulation, supply_of
 from aidc.sim.hall import HallSim
+from aidc.sim.site_cap import CapEvent, SiteCapFollower
 from aidc.workload.jobs import HallWorkload
 from aidc.workload.serving.deploy import JobFieldError, ServingRun, build_serving_run
 
@@ -233,7 +234,11 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
         pdu_efficiency=pc.pdu_efficiency_frac,
         other_loads_w=pc.lighting_w + pc.other_loads_w,
     )
-    return Simulation(scenario, weather, halls, plants, chain, site)
+    follower = None
+    if scenario.site and scenario.site.demand_response:
+        events = [CapEvent(e.start_s, e.end_s, e.cap_kw * 1e3) for e in scenario.site.demand_response]
+        follower = SiteCapFollower(events, halls)
+    return Simulation(scenario, weather, halls, plants, chain, site, follower)
 
 
 def build_site(scenario: Scenario) -> Site:

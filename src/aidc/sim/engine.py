@@ -20,6 +20,7 @@ from aidc.facility.weather import Weather
 from aidc.hardware.node import Supply
 from aidc.scenario import Scenario
 from aidc.sim.hall import HallSim, HallState, HallStep
+from aidc.sim.site_cap import SiteCapFollower
 from aidc.workload.serving import ServingResult
 
 
@@ -48,6 +49,7 @@ class StepRecord:
     halls: list[HallRecord]
     chain: PowerChainOutputs
     site: SiteOutputs | None = None  # PV, battery and grid at the meter, when the scenario has a site
+    event_cap_w: float | None = None  # the demand-response limit on grid import in force [W]
 
 
 class Simulation:
@@ -61,6 +63,7 @@ class Simulation:
         plants: list[CoolingPlant],
         chain: PowerChain,
         site: Site | None = None,
+        cap_follower: SiteCapFollower | None = None,
     ):
         self.scenario, self.weather, self.halls, self.plants, self.chain = (
             scenario,
@@ -69,7 +72,7 @@ class Simulation:
             plants,
             chain,
         )
-        self.site = site
+        self.site, self.cap_follower = site, cap_follower
         self.start_hour = scenario.weather.start_hour_of_year()
 
     def config(self) -> dict[str, object]:
@@ -89,6 +92,7 @@ class Simulation:
         """Advance every hall, its plant and the power chain by one ``dt_s`` starting at ``t_s``."""
         dt = self.scenario.dt_s
         tdb, twb = self.weather.at(self.start_hour + t_s / 3600.0)
+        event_cap_w = self.cap_follower.before_step(t_s, dt) if self.cap_follower else None
         records = []
         it_w = cooling_w = 0.0
         for hall, plant in zip(self.halls, self.plants, strict=True):
@@ -98,8 +102,10 @@ class Simulation:
             it_w += hs.it_w
             cooling_w += po.total_w
         chain = self.chain.step(it_w, cooling_w)
-        site = self.site.step(t_s, dt, chain.facility_w) if self.site else None
-        return StepRecord(t_s, dt, tdb, twb, records, chain, site)
+        site = self.site.step(t_s, dt, chain.facility_w, event_cap_w) if self.site else None
+        if self.cap_follower is not None and site is not None:
+            self.cap_follower.after_step(site, sum(r.step.gpu_w for r in records))
+        return StepRecord(t_s, dt, tdb, twb, records, chain, site, event_cap_w)
 
     def run(self, progress: Callable[[int], None] | None = None) -> Iterator[StepRecord]:
         """Step the scenario to its end, yielding one :class:`StepRecord` per step."""

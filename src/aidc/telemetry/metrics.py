@@ -219,6 +219,16 @@ class _SiteAccumulator:
         self.energy_j = dict.fromkeys(_SITE_KEYS, 0.0)
         self.demand_j: dict[int, float] = {}  # import per demand interval of run time
         self.soc_min, self.soc_max = np.inf, -np.inf
+        self.event_s = self.event_grid_j = self.event_excess_j = self.event_cap_j = self.event_tflop = 0.0
+
+    def add_event(self, dt: float, o: SiteOutputs, cap_w: float, tflops: float) -> None:
+        """A step under a demand-response cap: what the meter drew, what exceeded the cap, the work
+        done (to compare with a run without the event: the call's quality-of-service cost)."""
+        self.event_s += dt
+        self.event_grid_j += o.grid_import_w * dt
+        self.event_excess_j += max(o.grid_import_w - cap_w, 0.0) * dt
+        self.event_cap_j += cap_w * dt
+        self.event_tflop += tflops * dt
 
     def add(self, t_s: float, dt: float, o: SiteOutputs) -> None:
         e = self.energy_j
@@ -249,6 +259,12 @@ class _SiteAccumulator:
         out["peak_grid_demand_15min_kw"] = peak / 1e3
         out["battery_soc_min_frac"] = self.soc_min if np.isfinite(self.soc_min) else None
         out["battery_soc_max_frac"] = self.soc_max if np.isfinite(self.soc_max) else None
+        if self.event_s:
+            out["dr_event_h"] = self.event_s / 3600.0
+            out["dr_grid_mean_kw"] = self.event_grid_j / self.event_s / 1e3
+            out["dr_cap_mean_kw"] = self.event_cap_j / self.event_s / 1e3
+            out["dr_excess_kwh"] = self.event_excess_j / J_PER_KWH
+            out["dr_pflop_delivered"] = self.event_tflop / 1e3
         return out
 
 
@@ -309,6 +325,9 @@ class RunMetrics:
         e["facility"] += chain.facility_w * dt
         if self.site is not None and rec.site is not None:
             self.site.add(rec.t_s, dt, rec.site)
+            if rec.event_cap_w is not None:
+                tflops = sum(h.step.tflops_sum for h in rec.halls)
+                self.site.add_event(dt, rec.site, rec.event_cap_w, tflops)
         if chain.it_w > 0:
             pue = chain.facility_w / chain.it_w
             self.pue_min = min(self.pue_min, pue)
