@@ -151,16 +151,7 @@ def _pue_figure(fac: Columns, x_axis: dict) -> go.Figure:
     return _layout(fig, "PUE and weather", x_axis, rows=2)
 
 
-_SITE_COLUMNS = (
-    "t_s",
-    "facility_w",
-    "grid_w",
-    "pv_w",
-    "pv_exported_w",
-    "pv_curtailed_w",
-    "battery_w",
-    "battery_soc_frac",
-)
+_SITE_COLUMNS = ("t_s", "facility_w", "grid_w", "pv_w", "battery_w", "battery_soc_frac", "event_cap_w")
 _SOURCE_COLOURS = {"grid": "#7f7f7f", "PV": "#f2b701", "battery": "#3a86ff", "facility load": "#000000"}
 
 
@@ -188,6 +179,11 @@ def _site_figure(site: Columns, x_axis: dict) -> go.Figure:
     fig.add_trace(
         _line(site["t"], site["facility_w"] / 1e3, "facility load", "#000000", dash="dot"), row=1, col=1
     )
+    cap = site.get("event_cap_w", np.array([])).astype(np.float64)  # null (NaN) outside calls
+    if np.isfinite(cap).any():
+        fig.add_trace(
+            _line(site["t"], cap / 1e3, "demand-response cap", "#d62728", dash="dash"), row=1, col=1
+        )
     soc = site["battery_soc_frac"].astype(np.float64)  # null (NaN) without a battery
     if np.isfinite(soc).any():
         fig.add_trace(_line(site["t"], 100.0 * soc, "battery SoC", "#3a86ff"), row=2, col=1)

@@ -41,6 +41,7 @@ def facility_row(rec: StepRecord) -> dict[str, float]:
             "pv_curtailed_w": o.pv_curtailed_w,
             "battery_w": o.battery_w,
             "battery_soc_frac": o.battery_soc_frac,
+            "event_cap_w": rec.event_cap_w,  # a demand-response call's limit; null outside calls
         }
     return row
 
