@@ -336,6 +336,7 @@ UNITLESS = {
     *("weather", "halls", "power_chain", "telemetry", "node", "thermal", "cooling", "jobs"),
     *("heat_rejection", "residual_air", "shared_prefix"),
     *("site", "pv", "battery", "array_type", "module_type", "chemistry", "dispatch", "export_allowed"),
+    *("demand_response", "grid_signals_file"),
 }
 
 

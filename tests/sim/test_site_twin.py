@@ -114,3 +114,28 @@ def test_a_demand_response_call_is_followed_by_the_gpu_caps_at_a_cost_in_work():
     assert s["dr_excess_kwh"] < 0.02 * cap_kw * 2.0
     assert s["dr_pflop_delivered"] < 0.97 * free["site"]["dr_pflop_delivered"]  # the work it cost
     assert sim.halls[0].power_cap_w == base_cap_w  # given back after the event
+
+
+def test_grid_carbon_and_cost_from_a_users_hourly_csv(tmp_path):
+    """400 g/kWh and $50/MWh by night, 200 g/kWh and $120/MWh from 08:00 to 20:00: the run's carbon
+    and cost are the grid's import weighted by the hour it was drawn in."""
+    hours = range(8760)
+    rows = [(h, 200.0 if 8 <= h % 24 < 20 else 400.0, 120.0 if 8 <= h % 24 < 20 else 50.0) for h in hours]
+    csv = tmp_path / "grid.csv"
+    csv.write_text(
+        "hour_of_year,carbon_g_per_kwh,price_usd_per_mwh\n" + "".join(f"{h},{c},{p}\n" for h, c, p in rows)
+    )
+    data = _site_scenario(grid_signals_file=str(csv))
+    del data["site"]["pv"], data["site"]["battery"]  # the grid supplies everything
+    data["duration_s"] = 86400.0
+    sim = build_simulation(validate_scenario(data))
+    day = night = 0.0
+    metrics = RunMetrics(sim.config(), 0.0)
+    for rec in sim.run():
+        metrics.add(rec)
+        kwh = rec.site.grid_import_w * rec.dt_s / 3.6e6
+        hour = (sim.start_hour + rec.t_s / 3600.0) % 24
+        day, night = (day + kwh, night) if 8 <= hour < 20 else (day, night + kwh)
+    s = metrics.summary()["site"]
+    assert s["grid_carbon_t"] == pytest.approx((200.0 * day + 400.0 * night) / 1e6, rel=1e-9)
+    assert s["grid_energy_cost_usd"] == pytest.approx((120.0 * day + 50.0 * night) / 1e3, rel=1e-9)

@@ -26,11 +26,12 @@ must come from the tariff sheet in force for the site, cited by the caller.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import gzip
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -140,7 +141,7 @@ class GridSignals:
         return float(self.carbon_g_per_kwh[i]), price
 
     def mean(self, hour_of_year: float, duration_h: float) -> tuple[float, float | None]:
-        """Exact means over ``[hour_of_year, hour_of_year + duration_h)`` of carbon [gCO2/kWh], price [$/MWh]."""
+        """Exact means over ``[hour_of_year, hour_of_year + duration_h)``: carbon [g/kWh], price [$/MWh]."""
         if not duration_h > 0.0:
             raise ValueError(f"GridSignals.mean: duration_h = {duration_h!r} must be positive")
         end = hour_of_year + duration_h
@@ -201,8 +202,11 @@ def _number(path: Path, line: int, column: str, raw: str | None, allow_negative:
     return value
 
 
-def _hour_of_year(path: Path, line: int, row: dict[str, str], utc_offset_h: float | None) -> float:
-    """The row's hour of the year in local standard time, from ``hour_of_year`` or ``timestamp``."""
+def _hour_of_year(
+    path: Path, line: int, row: dict[str, str], utc_offset_h: float | None, years: set[int]
+) -> float:
+    """The row's hour of the year in local standard time, from ``hour_of_year`` or ``timestamp``
+    (-1 for a leap day's hour); a timestamp's local year goes into ``years``."""
     if "hour_of_year" in row:
         return _number(path, line, "hour_of_year", row["hour_of_year"], allow_negative=False)
     raw = row.get("timestamp") or ""
@@ -217,11 +221,10 @@ def _hour_of_year(path: Path, line: int, row: dict[str, str], utc_offset_h: floa
                 "give utc_offset_h (the site's standard time, e.g. -5 for EST)"
             )
         stamp = (stamp - stamp.utcoffset()).replace(tzinfo=None) + timedelta(hours=utc_offset_h)
-    start = datetime(stamp.year, 1, 1)
-    hours = (stamp - start).total_seconds() / 3600.0
-    leap_day = datetime(stamp.year, 2, 29) if stamp.year % 4 == 0 else None
-    if leap_day is not None and stamp >= leap_day:  # a leap year's 29 February is dropped
-        hours = -1.0 if stamp < leap_day + timedelta(days=1) else hours - 24.0
+    hours = (stamp - datetime(stamp.year, 1, 1)).total_seconds() / 3600.0
+    if calendar.isleap(stamp.year) and stamp >= datetime(stamp.year, 2, 29):  # 29 February is dropped
+        hours = -1.0 if stamp < datetime(stamp.year, 3, 1) else hours - 24.0
+    years.add(stamp.year)
     return hours
 
 
@@ -232,8 +235,8 @@ def read_grid_csv(path: str | Path, *, utc_offset_h: float | None = None) -> Gri
     start; naive = local standard time, with an offset = converted with ``utc_offset_h``);
     ``carbon_g_per_kwh`` (≥ 0); optionally ``price_usd_per_mwh`` (finite; wholesale prices may be
     negative). Each row is its hour's mean. The rows must cover the year's 8760 hours once each (a
-    leap year's 29 February is dropped). A ``# source: …`` line is not read: the file's name is the
-    source. ``ValueError`` names the file, row, column, value and the rule it breaks.
+    leap year's 29 February is dropped). ``ValueError`` names the file, row, column, value and the
+    rule it breaks.
     """
     p = Path(path)
     if not p.is_file():
@@ -241,16 +244,22 @@ def read_grid_csv(path: str | Path, *, utc_offset_h: float | None = None) -> Gri
     carbon = np.full(HOURS_PER_YEAR, np.nan)
     price = np.full(HOURS_PER_YEAR, np.nan)
     has_price = False
+    years: set[int] = set()
     for line, row in _rows(p):
         if "carbon_g_per_kwh" not in row:
             raise ValueError(f"{p}: no carbon_g_per_kwh column (columns: {', '.join(row)})")
         if "hour_of_year" not in row and "timestamp" not in row:
             raise ValueError(f"{p}: needs an hour_of_year or a timestamp column")
-        hour = _hour_of_year(p, line, row, utc_offset_h)
+        hour = _hour_of_year(p, line, row, utc_offset_h, years)
+        if len(years) > 1:
+            raise ValueError(
+                f"{p}: row {line}: local standard time reaches into year {max(years)} after {min(years)}; "
+                "the rows must be one calendar year in local standard time"
+            )
         if hour == -1.0:
             continue
         if hour != int(hour) or not 0 <= hour < HOURS_PER_YEAR:
-            raise ValueError(f"{p}: row {line}: hour {hour:g} is not a whole hour in 0 … {HOURS_PER_YEAR - 1}")
+            raise ValueError(f"{p}: row {line}: hour {hour:g} is not a whole hour in 0 … 8759")
         i = int(hour)
         if not np.isnan(carbon[i]):
             raise ValueError(f"{p}: row {line}: hour {i} appears twice")
@@ -260,13 +269,14 @@ def read_grid_csv(path: str | Path, *, utc_offset_h: float | None = None) -> Gri
             price[i] = _number(p, line, "price_usd_per_mwh", row["price_usd_per_mwh"], allow_negative=True)
     missing = np.flatnonzero(np.isnan(carbon))
     if missing.size:
-        raise ValueError(f"{p}: hour {int(missing[0])} is missing ({missing.size} of {HOURS_PER_YEAR} hours are)")
+        raise ValueError(f"{p}: hour {int(missing[0])} is missing ({missing.size} of 8760 hours are)")
     if has_price and np.isnan(price).any():
         raise ValueError(f"{p}: price_usd_per_mwh is empty in hour {int(np.flatnonzero(np.isnan(price))[0])}")
     return GridSignals(p.stem, f"CSV file {p.name}", carbon, price if has_price else None)
 
 
 _DAYS_BEFORE_MONTH = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30])  # a 365-day year
+_MONTH_OF_DAY = np.searchsorted(_DAYS_BEFORE_MONTH, np.arange(365), side="right") - 1  # 0 = January
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,7 +298,6 @@ class TouTariff:
     demand_usd_per_kw_month: float
     demand_periods: tuple[int, ...] = ()
     first_weekday: int = 0  # weekday of 1 January (0 = Monday … 6 = Sunday)
-    _month_of_day: NDArray[np.int64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("weekday_periods", "weekend_periods"):
@@ -297,25 +306,29 @@ class TouTariff:
             if table.shape != (12, 24):
                 raise ValueError(f"TouTariff.{name}: shape {table.shape}, expected (12, 24)")
             if table.min() < 0 or table.max() >= len(self.energy_usd_per_kwh):
-                raise ValueError(f"TouTariff.{name}: periods must index energy_usd_per_kwh (0 … "
-                                 f"{len(self.energy_usd_per_kwh) - 1})")
+                raise ValueError(
+                    f"TouTariff.{name}: periods must index energy_usd_per_kwh (0 … "
+                    f"{len(self.energy_usd_per_kwh) - 1})"
+                )
         if any(not (math.isfinite(c) and c >= 0.0) for c in self.energy_usd_per_kwh):
-            raise ValueError(f"TouTariff.energy_usd_per_kwh: {self.energy_usd_per_kwh} must be finite and ≥ 0")
-        if not (math.isfinite(self.demand_usd_per_kw_month) and self.demand_usd_per_kw_month >= 0.0):
-            raise ValueError(f"TouTariff.demand_usd_per_kw_month: {self.demand_usd_per_kw_month!r} must be ≥ 0")
+            raise ValueError(f"TouTariff.energy_usd_per_kwh: {self.energy_usd_per_kwh} must be finite, ≥ 0")
+        demand = self.demand_usd_per_kw_month
+        if not (math.isfinite(demand) and demand >= 0.0):
+            raise ValueError(f"TouTariff.demand_usd_per_kw_month: {demand!r} must be finite and ≥ 0")
         if not 0 <= self.first_weekday <= 6:
             raise ValueError(f"TouTariff.first_weekday: {self.first_weekday!r} must be 0 (Monday) … 6")
-        month = np.searchsorted(_DAYS_BEFORE_MONTH, np.arange(365), side="right") - 1
-        object.__setattr__(self, "_month_of_day", month)
+
+    def periods(self, hours_of_year: ArrayLike) -> NDArray[np.int64]:
+        """The period index in force at each hour of the year (local standard time, wrapping)."""
+        h = np.asarray(hours_of_year, dtype=np.float64) % HOURS_PER_YEAR
+        day = np.minimum((h // 24).astype(np.int64), 364)
+        month, hour = _MONTH_OF_DAY[day], (h % 24).astype(np.int64)
+        weekend = (self.first_weekday + day) % 7 >= 5
+        return np.where(weekend, self.weekend_periods[month, hour], self.weekday_periods[month, hour])
 
     def period(self, hour_of_year: float) -> int:
-        """The period index in force at ``hour_of_year`` (local standard time, wrapping)."""
-        h = hour_of_year % HOURS_PER_YEAR
-        day = min(int(h // 24), 364)
-        month = int(self._month_of_day[day])
-        weekend = (self.first_weekday + day) % 7 >= 5
-        table = self.weekend_periods if weekend else self.weekday_periods
-        return int(table[month, int(h % 24)])
+        """The period index in force at ``hour_of_year``."""
+        return int(self.periods([hour_of_year])[0])
 
     def energy_price_usd_per_kwh(self, hour_of_year: float) -> float:
         """Energy price at ``hour_of_year`` [$/kWh]."""
@@ -331,19 +344,24 @@ class TouTariff:
         """
         p = np.asarray(power_kw, dtype=np.float64)
         per_interval = 0.25 / dt_h
-        if not (dt_h in (0.25, 0.5, 1.0) or (per_interval > 1 and abs(per_interval - round(per_interval)) < 1e-9)):
+        divides = per_interval > 1 and abs(per_interval - round(per_interval)) < 1e-9
+        if not (dt_h in (0.25, 0.5, 1.0) or divides):
             raise ValueError(f"TouTariff.cost_usd: dt_h = {dt_h!r} h must be 0.25, 0.5, 1 or divide 0.25 h")
         hours = start_hour_of_year + dt_h * np.arange(p.size)
-        price = np.array([self.energy_price_usd_per_kwh(h) for h in hours])
+        price = np.asarray(self.energy_usd_per_kwh, dtype=np.float64)[self.periods(hours)]
         energy_usd = float(np.sum(p * dt_h * price))
-        n = max(int(round(per_interval)), 1)  # steps per 15-minute interval
+        n = max(round(per_interval), 1)  # steps per 15-minute interval
         if p.size % n:
             raise ValueError(f"TouTariff.cost_usd: {p.size} steps do not fill whole 15-minute intervals")
         interval_kw = p.reshape(-1, n).mean(axis=1)
         interval_h = hours[::n]
-        counted = np.array([not self.demand_periods or self.period(h) in self.demand_periods for h in interval_h])
+        counted = (
+            np.isin(self.periods(interval_h), self.demand_periods)
+            if self.demand_periods
+            else (np.ones(interval_h.size, dtype=bool))
+        )
         day = (interval_h // 24).astype(np.int64)
-        bill_month = (day // 365) * 12 + self._month_of_day[np.minimum(day % 365, 364)]
+        bill_month = (day // 365) * 12 + _MONTH_OF_DAY[day % 365]
         peaks: dict[int, float] = {}
         for month, kw, ok in zip(bill_month.tolist(), interval_kw.tolist(), counted.tolist(), strict=True):
             if ok:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aidc.facility.grid import GridSignals
 from aidc.facility.solar import PVPlant
 from aidc.facility.storage import Battery
 
@@ -49,6 +50,8 @@ class SiteOutputs:
     battery_losses_w: float  # conversion and self-discharge
     battery_soc_frac: float | None  # at the step's end [0-1]; None without a battery
     grid_w: float  # import > 0 (export is pv_exported_w)
+    carbon_g_per_kwh: float | None = None  # the grid's mean intensity over the step, if known
+    price_usd_per_mwh: float | None = None  # the grid's mean price over the step, if known
 
     @property
     def grid_import_w(self) -> float:
@@ -88,11 +91,14 @@ class Site:
         dispatch: str = "self_consumption",
         grid_limit_w: float = float("inf"),
         export_allowed: bool = True,
+        signals: GridSignals | None = None,
+        start_hour_of_year: float = 0.0,
     ):
         if dispatch not in DISPATCH:
             raise ValueError(f"dispatch {dispatch!r} is not one of {', '.join(DISPATCH)}")
         self.pv, self.battery, self.dispatch = pv, battery, dispatch
         self.grid_limit_w, self.export_allowed = grid_limit_w, export_allowed
+        self.signals, self.start_hour_of_year = signals, start_hour_of_year
         self._last: SiteOutputs | None = None
 
     def config(self) -> dict[str, object]:
@@ -102,6 +108,7 @@ class Site:
             "dispatch": self.dispatch,
             "grid_limit_w": self.grid_limit_w,
             "export_allowed": self.export_allowed,
+            "grid_signals": self.signals.config() if self.signals else None,
         }
 
     def state(self) -> SiteOutputs | None:
@@ -132,7 +139,11 @@ class Site:
         exported, curtailed = (left, 0.0) if self.export_allowed else (0.0, left)
         # what the load and any charging beyond PV draw from the grid; export is booked apart
         grid_w = facility_w - pv_used - battery_w - pv_to_battery
+        carbon = price = None
+        if self.signals is not None:  # exact means over the step (hourly values held)
+            carbon, price = self.signals.mean(self.start_hour_of_year + t_s / 3600.0, dt_s / 3600.0)
         self._last = SiteOutputs(
-            facility_w, pv_w, pv_used, pv_to_battery, exported, curtailed, battery_w, losses_w, soc, grid_w
-        )
+            facility_w, pv_w, pv_used, pv_to_battery, exported, curtailed, battery_w, losses_w, soc, grid_w,
+            carbon, price,
+        )  # fmt: skip
         return self._last

@@ -102,6 +102,9 @@ _SITE_ROWS = (
     ("battery SoC min / max", ("battery_soc_min_frac", "battery_soc_max_frac")),
     ("share of facility energy: PV / battery", ("pv_share_of_facility_frac", "battery_share_of_facility_frac")),  # noqa: E501
     ("peak grid demand, 15 min [kW]", "peak_grid_demand_15min_kw"),
+    ("grid carbon [t CO2e] (location-based)", "grid_carbon_t"),
+    ("grid carbon, import-weighted mean [g/kWh]", "grid_carbon_mean_g_per_kwh"),
+    ("grid energy cost [$] (hourly prices)", "grid_energy_cost_usd"),
     ("demand response: hours", "dr_event_h"),
     ("demand response: grid mean / cap [kW]", ("dr_grid_mean_kw", "dr_cap_mean_kw")),
     ("demand response: energy above the cap [kWh]", "dr_excess_kwh"),

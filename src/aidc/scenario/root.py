@@ -128,6 +128,9 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
     weather = data.get("weather")
     if isinstance(weather, dict):
         _resolve(weather, "file", folder)
+    site = data.get("site")
+    if isinstance(site, dict):
+        _resolve(site, "grid_signals_file", folder)
     for hall in _dicts(data.get("halls")):
         for job in _dicts(hall.get("jobs")):
             trace = job.get("trace")

@@ -8,6 +8,7 @@ schema does not import (pvlib and pandas would load with every scenario)."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -84,6 +85,11 @@ class SiteConfig(FrozenModel):
     )
     export_allowed: bool = Field(True, description="PV surplus exported; curtailed if false")
     demand_response: list[DemandResponseEvent] = Field(default_factory=list)
+    grid_signals_file: Path | None = Field(
+        None,
+        description="CSV of hourly carbon_g_per_kwh (and price_usd_per_mwh) over a year, local "
+        "standard time (aidc.facility.grid.read_grid_csv); read when the scenario is built",
+    )
 
     @model_validator(mode="after")
     def _dispatch_needs(self) -> SiteConfig:

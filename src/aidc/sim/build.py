@@ -19,6 +19,7 @@ import numpy as np
 from aidc.facility.chillers import CHILLER_CURVES
 from aidc.facility.cooling import PLANTS, CoolingPlant
 from aidc.facility.equipment import HeatRejection
+from aidc.facility.grid import read_grid_csv
 from aidc.facility.power import PowerChain
 from aidc.facility.site import Site
 from aidc.facility.solar import PVPlant, PVSpec, load_solar_climate, read_tmy_solar
@@ -261,4 +262,5 @@ def build_site(scenario: Scenario) -> Site:
         )
         battery = Battery(spec)
     limit_w = cfg.grid_limit_kw * 1e3 if cfg.grid_limit_kw is not None else float("inf")
-    return Site(pv, battery, cfg.dispatch, limit_w, cfg.export_allowed)
+    signals = read_grid_csv(cfg.grid_signals_file) if cfg.grid_signals_file else None
+    return Site(pv, battery, cfg.dispatch, limit_w, cfg.export_allowed, signals, w.start_hour_of_year())

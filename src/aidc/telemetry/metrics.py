@@ -219,6 +219,8 @@ class _SiteAccumulator:
         self.energy_j = dict.fromkeys(_SITE_KEYS, 0.0)
         self.demand_j: dict[int, float] = {}  # import per demand interval of run time
         self.soc_min, self.soc_max = np.inf, -np.inf
+        self.carbon_g = self.cost_usd = 0.0
+        self.carbon_known = self.cost_known = False
         self.event_s = self.event_grid_j = self.event_excess_j = self.event_cap_j = self.event_tflop = 0.0
 
     def add_event(self, dt: float, o: SiteOutputs, cap_w: float, tflops: float) -> None:
@@ -245,6 +247,12 @@ class _SiteAccumulator:
             upto = min(end, (k + 1) * DEMAND_INTERVAL_S)
             self.demand_j[k] = self.demand_j.get(k, 0.0) + o.grid_import_w * (upto - t)
             t = upto
+        if o.carbon_g_per_kwh is not None:  # location-based: the grid's intensity × what it supplied
+            self.carbon_g += o.carbon_g_per_kwh * o.grid_import_w * dt / J_PER_KWH
+            self.carbon_known = True
+        if o.price_usd_per_mwh is not None:
+            self.cost_usd += o.price_usd_per_mwh * o.grid_import_w * dt / (1e3 * J_PER_KWH)
+            self.cost_known = True
         if o.battery_soc_frac is not None:
             self.soc_min = min(self.soc_min, o.battery_soc_frac)
             self.soc_max = max(self.soc_max, o.battery_soc_frac)
@@ -259,6 +267,12 @@ class _SiteAccumulator:
         out["peak_grid_demand_15min_kw"] = peak / 1e3
         out["battery_soc_min_frac"] = self.soc_min if np.isfinite(self.soc_min) else None
         out["battery_soc_max_frac"] = self.soc_max if np.isfinite(self.soc_max) else None
+        if self.carbon_known:
+            out["grid_carbon_t"] = self.carbon_g / 1e6
+            grid_kwh = e["grid_import"] / J_PER_KWH
+            out["grid_carbon_mean_g_per_kwh"] = self.carbon_g / grid_kwh if grid_kwh else None
+        if self.cost_known:
+            out["grid_energy_cost_usd"] = self.cost_usd
         if self.event_s:
             out["dr_event_h"] = self.event_s / 3600.0
             out["dr_grid_mean_kw"] = self.event_grid_j / self.event_s / 1e3
