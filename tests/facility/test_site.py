@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -88,3 +89,8 @@ def test_during_an_event_the_battery_discharges_above_the_cap_and_never_charges_
     assert o.battery_w == pytest.approx(20e3) and o.grid_w == pytest.approx(60e3)
     o = site.step(60.0, 60.0, 40e3, event_cap_w=60e3)  # under the cap: no charging from the grid
     assert o.battery_w == 0.0 and o.grid_w == pytest.approx(40e3)
+
+
+def test_config_is_strict_json_without_a_grid_limit():
+    """Found by the fuzz: an unlimited grid (inf) in the run's metadata is not JSON."""
+    json.dumps(Site(_ConstantPV(1.0), _battery()).config(), allow_nan=False)

@@ -28,6 +28,7 @@ facility and PV power (both known when the site steps, after the power chain):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ class Site:
             "pv": self.pv.config() if self.pv else None,
             "battery": self.battery.config() if self.battery else None,
             "dispatch": self.dispatch,
-            "grid_limit_w": self.grid_limit_w,
+            "grid_limit_w": self.grid_limit_w if math.isfinite(self.grid_limit_w) else None,  # JSON
             "export_allowed": self.export_allowed,
             "grid_signals": self.signals.config() if self.signals else None,
         }
