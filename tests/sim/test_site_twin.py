@@ -6,6 +6,7 @@ from aidc.api import simulate
 from aidc.scenario import ScenarioError, validate_scenario
 from aidc.sim.build import build_simulation
 from aidc.telemetry.metrics import RunMetrics
+from aidc.telemetry.rows import facility_row
 
 
 def _site_scenario(dt_s: float = 60.0, **site) -> dict:
@@ -137,5 +138,7 @@ def test_grid_carbon_and_cost_from_a_users_hourly_csv(tmp_path):
         hour = (sim.start_hour + rec.t_s / 3600.0) % 24
         day, night = (day + kwh, night) if 8 <= hour < 20 else (day, night + kwh)
     s = metrics.summary()["site"]
+    row = facility_row(rec)
+    assert (row["grid_carbon_g_per_kwh"], row["grid_price_usd_per_mwh"]) == pytest.approx((400.0, 50.0))
     assert s["grid_carbon_t"] == pytest.approx((200.0 * day + 400.0 * night) / 1e6, rel=1e-9)
     assert s["grid_energy_cost_usd"] == pytest.approx((120.0 * day + 50.0 * night) / 1e3, rel=1e-9)

@@ -42,6 +42,8 @@ def facility_row(rec: StepRecord) -> dict[str, float]:
             "battery_w": o.battery_w,
             "battery_soc_frac": o.battery_soc_frac,
             "event_cap_w": rec.event_cap_w,  # a demand-response call's limit; null outside calls
+            "grid_carbon_g_per_kwh": o.carbon_g_per_kwh,  # the step's mean; null without signals
+            "grid_price_usd_per_mwh": o.price_usd_per_mwh,
         }
     return row
 
