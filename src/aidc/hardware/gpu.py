@@ -135,8 +135,7 @@ def _power_curve(junction_temp_c: ArrayLike, spec: GPUSpec) -> tuple[float, floa
     (k [V/MHz], v0 [V], leak [W/V], dyn [W/(V²·MHz)])."""
     k = (spec.voltage_max_v - spec.voltage_idle_v) / (spec.clock_max_mhz - spec.clock_idle_mhz)
     v0 = spec.voltage_idle_v - k * spec.clock_idle_mhz
-    exponent = (np.asarray(junction_temp_c) - spec.leakage_ref_temp_c) / spec.leakage_doubling_c
-    leak = spec.leakage_ref_w / spec.voltage_max_v * np.exp2(exponent)
+    leak = leakage_power_exponential(junction_temp_c, 1.0, spec)  # per volt
     return k, v0, leak, spec.dynamic_max_w / (spec.voltage_max_v**2 * spec.clock_max_mhz)
 
 
@@ -188,12 +187,17 @@ def power_limit_governor(
         # never start below 1 MHz: the cubic's convexity (and so the monotone convergence) holds for f ≥ 0
         f = np.minimum(np.maximum(np.asarray(initial_mhz, dtype=np.float64), 1.0), ceiling)
     k, v0, leak, dyn = _power_curve(junction_temp_c, spec)
+    leak_k = leak * k
     for _ in range(max_iterations):
-        a, da = law(f) if law is not None else (a, 0.0)
         v = v0 + k * f
-        dyn_v = dyn * a * v
+        if law is None:
+            dyn_v = dyn * a * v
+            dp = leak_k + dyn_v * (2.0 * k * f + v)
+        else:
+            a, da = law(f)
+            dyn_v = dyn * a * v
+            dp = leak_k + dyn_v * (2.0 * k * f + v) + dyn * da * v * v * f
         p = spec.static_power_w + v * (leak + dyn_v * f)
-        dp = leak * k + dyn_v * (2.0 * k * f + v) + dyn * da * v * v * f
         f_next = np.minimum(f - (p - cap) / dp, ceiling)
         step = np.abs(f_next - f)
         f = f_next
