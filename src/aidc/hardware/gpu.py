@@ -233,22 +233,34 @@ def junction_temperature_rc(
     so the step's mean power is P₀ + g·(T̄ − T₀), whatever ``dt_s`` is. With g = 0 this is the
     plain RC, T_ss = T_sink + P·R, unconditionally stable; g ≥ 1/R is thermal runaway (the power
     limiter, not this function, is what stops it: callers pass g = 0 for power-capped GPUs).
-    ``sink_temp_c`` is the coolant at the cold plate (liquid), the fluid (immersion) or the inlet
-    air (heat sink). One node per GPU: the package, TIM and sink lumped (a single-node Foster
-    network); valid for time steps longer than the die's own ~10 ms constant. Source: the linear
-    first-order ODE's exact solution (e.g. Incropera, Fundamentals of Heat and Mass Transfer, 7th
-    ed., §5.3, lumped capacitance with a heat source).
+    Past it the linear solution runs away in either direction; a junction whose power is not
+    negative is never colder than its sink, so the end and mean temperatures are bounded below by
+    the sink (the caller's shutdown threshold bounds them above). ``sink_temp_c`` is the coolant at
+    the cold plate (liquid), the fluid (immersion) or the inlet air (heat sink). One node per GPU:
+    the package, TIM and sink lumped (a single-node Foster network); valid for time steps longer
+    than the die's own ~10 ms constant. Source: the linear first-order ODE's exact solution (e.g.
+    Incropera, Fundamentals of Heat and Mass Transfer, 7th ed., §5.3, lumped capacitance with a
+    heat source).
     """
     t0 = np.asarray(junction_temp_c, dtype=np.float64)
     r = np.asarray(resistance_k_w, dtype=np.float64)
     g = np.asarray(power_slope_w_k, dtype=np.float64)
+    sink = np.asarray(sink_temp_c)
     k = 1.0 / r - g
-    t_ss = (np.asarray(power_w) - g * t0 + np.asarray(sink_temp_c) / r) / k
+    t_ss = (np.asarray(power_w) - g * t0 + sink / r) / k
     tau = np.asarray(capacitance_j_k) / k
     decay = np.exp(-dt_s / tau)
     end = t_ss + (t0 - t_ss) * decay
     mean = t_ss + (t0 - t_ss) * (tau / dt_s) * (1.0 - decay)
-    return JunctionStep(end, mean)
+    return JunctionStep(np.maximum(end, sink), np.maximum(mean, sink))
+
+
+def leakage_at_temperature(
+    leakage_w: ArrayLike, from_c: ArrayLike, to_c: ArrayLike, spec: GPUSpec
+) -> FloatArray:
+    """The leakage ``leakage_w`` [W] at ``from_c`` carried to ``to_c`` [°C] at the same voltage [W]:
+    the law of :func:`leakage_power_exponential`, P·2^((T₁ − T₀)/ΔT_2)."""
+    return np.asarray(leakage_w) * np.exp2((np.asarray(to_c) - np.asarray(from_c)) / spec.leakage_doubling_c)
 
 
 def leakage_slope_w_k(leakage_w: ArrayLike, spec: GPUSpec) -> FloatArray:

@@ -187,14 +187,12 @@ class HallSim:
         temp, mean = gpu.junction_temperature_rc(
             self.temp_c, sink, self.power_w, r, self.node.capacitance_j_k, dt_s, slope_w_k
         )
-        # Where the linearized feedback exceeds the conductance (g > 1/R, past ~75 °C with the
-        # single exponential: issue 11) the linear solution runs away in either direction. A
-        # junction with non-negative power is never colder than its sink, and one running away
-        # trips at shutdown: bound both, so its leakage goes no further.
-        temp = np.maximum(temp, sink)
-        hot = np.clip(mean, sink, spec.shutdown_temp_c)
-        rise = np.exp2((hot - self.temp_c) / spec.leakage_doubling_c) - 1.0
-        self.power_w = self.power_w + leakage_w * rise
+        # a junction running away (g > 1/R, past ~75 °C with the single exponential: issue 11)
+        # trips at shutdown, so its leakage goes no further
+        hot = np.minimum(mean, spec.shutdown_temp_c)
+        self.power_w = (
+            self.power_w + gpu.leakage_at_temperature(leakage_w, self.temp_c, hot, spec) - leakage_w
+        )
         # Thermal shutdown trips the moment a junction reaches the threshold, not at the end of
         # the step: hold a GPU crossing it at the threshold (it is off from the next step on).
         tripped = (temp >= spec.shutdown_temp_c) & ~self.shutdown
