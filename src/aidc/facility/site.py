@@ -76,6 +76,12 @@ def dispatch_peak_shaving(net_w: float, max_charge_w: float, limit_w: float) -> 
     return -min(limit_w - net_w, max_charge_w)
 
 
+def dispatch_demand_response(net_w: float, max_charge_w: float, limit_w: float) -> float:
+    """During a demand-response call: discharge what exceeds the limit, charge from PV surplus
+    only (charging from the grid would spend the reduction the call asks for) [W]."""
+    return max(net_w - limit_w, 0.0) if net_w > 0.0 else net_w
+
+
 DISPATCH: dict[str, Dispatch] = {
     "self_consumption": dispatch_self_consumption,
     "peak_shaving": dispatch_peak_shaving,
@@ -98,6 +104,7 @@ class Site:
         if dispatch not in DISPATCH:
             raise ValueError(f"dispatch {dispatch!r} is not one of {', '.join(DISPATCH)}")
         self.pv, self.battery, self.dispatch = pv, battery, dispatch
+        self._rule = DISPATCH[dispatch]
         self.grid_limit_w, self.export_allowed = grid_limit_w, export_allowed
         self.signals, self.start_hour_of_year = signals, start_hour_of_year
         self._last: SiteOutputs | None = None
@@ -126,12 +133,10 @@ class Site:
         battery_w = losses_w = 0.0
         soc = None
         if self.battery is not None:
-            spec = self.battery.spec
-            if event_cap_w is None:
-                request = DISPATCH[self.dispatch](net_w, spec.max_charge_kw * 1e3, self.grid_limit_w)
-            else:
-                request = max(net_w - min(event_cap_w, self.grid_limit_w), 0.0) if net_w > 0.0 else net_w
-            b = self.battery.step(request, dt_s)
+            rule, limit_w = (self._rule, self.grid_limit_w)
+            if event_cap_w is not None:
+                rule, limit_w = dispatch_demand_response, min(event_cap_w, self.grid_limit_w)
+            b = self.battery.step(rule(net_w, self.battery.spec.max_charge_kw * 1e3, limit_w), dt_s)
             battery_w, losses_w, soc = b.bus_power_w, b.losses_j / dt_s, b.soc_frac
         pv_used = min(pv_w, facility_w)
         surplus = pv_w - pv_used

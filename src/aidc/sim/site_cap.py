@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from aidc.facility.site import SiteOutputs
 from aidc.sim.hall import HallSim
 
+MIN_SPAN_W = 1e-9  # a hall already at its minimum cap has no range: avoid dividing by zero
+
 
 @dataclass(frozen=True)
 class CapEvent:
@@ -43,7 +45,10 @@ class SiteCapFollower:
     def __init__(self, events: list[CapEvent], halls: list[HallSim]):
         self.events, self.halls = sorted(events, key=lambda e: e.start_s), halls
         self.base_caps_w = [h.power_cap_w for h in halls]
-        self.gpus = sum(h.config()["gpus"] for h in halls)
+        self.gpus = sum(h.n for h in halls)
+        # the mean range of the caps [W]: what a change of cap_frac by 1 moves a GPU's cap by
+        ranges = [base - h.spec.power_cap_min_w for h, base in zip(halls, self.base_caps_w, strict=True)]
+        self.span_w = max(sum(ranges) / len(ranges), MIN_SPAN_W) if ranges else MIN_SPAN_W
         self.cap_frac = 1.0  # the cap as a fraction of each hall's own range, 1 = its base cap
         self.active: CapEvent | None = None
 
@@ -69,6 +74,4 @@ class SiteCapFollower:
             return
         k = site.facility_w / gpu_w  # facility W per GPU W (PUE × wall/GPU), average ≥ marginal
         per_gpu_w = (site.grid_w - self.active.cap_w) / (self.gpus * k)
-        ranges = [base - h.spec.power_cap_min_w for h, base in zip(self.halls, self.base_caps_w, strict=True)]
-        span = max(sum(ranges) / len(ranges), 1e-9)
-        self.cap_frac = min(max(self.cap_frac - per_gpu_w / span, 0.0), 1.0)
+        self.cap_frac = min(max(self.cap_frac - per_gpu_w / self.span_w, 0.0), 1.0)
