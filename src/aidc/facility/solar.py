@@ -24,6 +24,7 @@ import pvlib
 from numpy.typing import NDArray
 
 from aidc.facility.climates import BUNDLED_CLIMATES
+from aidc.facility.weather import pvlib_data_dir, read_tmy_file
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -134,19 +135,16 @@ def read_tmy_solar(path: str, fmt: str) -> SolarResource:
     """The hourly solar resource of a TMY3 (``fmt="tmy3"``) or TMY2 (``"tmy2"``) file. Both label an
     hour by its end; pvlib keeps the TMY3 label and moves TMY2's to the start: TMY3 moves back an hour.
     """
+    data, meta = read_tmy_file(path, fmt)  # the same parse the weather uses
     if fmt == "tmy3":
-        data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
         start = data.index - pd.Timedelta(hours=1)
         columns = ("dni", "dhi", "temp_air", "wind_speed", "pressure", "albedo")
         dni, dhi, tdb, wind, p_mbar, alb = (data[c].to_numpy(np.float64) for c in columns)
         name = str(meta["Name"]).strip('"')
-    elif fmt == "tmy2":
-        data, meta = pvlib.iotools.read_tmy2(path)
+    else:
         start, name, alb = data.index, str(meta["City"]), np.full(len(data), np.nan)
         scale = {"DNI": 1.0, "DHI": 1.0, "DryBulb": 10.0, "Wspd": 10.0, "Pressure": 1.0}  # tenths of °C, m/s
         dni, dhi, tdb, wind, p_mbar = (data[c].to_numpy(np.float64) / k for c, k in scale.items())
-    else:
-        raise ValueError(f"weather format must be 'tmy3' or 'tmy2', got {fmt!r}")
     site = (float(meta["latitude"]), float(meta["longitude"]), float(meta["altitude"]))
     source = f"{fmt.upper()} file {Path(path).name} read with pvlib {pvlib.__version__}"
     alb = np.where((alb > 0.0) & (alb < 1.0), alb, np.nan)
@@ -156,7 +154,7 @@ def read_tmy_solar(path: str, fmt: str) -> SolarResource:
 def load_solar_climate(name: str) -> SolarResource:
     """The solar resource of a bundled climate: the same file ``weather.load_climate`` reads."""
     filename, fmt = BUNDLED_CLIMATES[name]
-    return read_tmy_solar(str(Path(pvlib.__file__).parent / "data" / filename), fmt)
+    return read_tmy_solar(str(pvlib_data_dir() / filename), fmt)
 
 
 def sun_position_interval_spa(res: SolarResource) -> tuple[FloatArray, FloatArray, BoolArray]:

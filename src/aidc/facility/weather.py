@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pvlib
@@ -140,15 +141,26 @@ def load_tmy(path: str, fmt: str) -> Weather:
     return Weather(name, source, tdb, twb, rh_pct / 100.0)
 
 
+@lru_cache(maxsize=16)
+def read_tmy_file(path: str, fmt: str) -> tuple[Any, dict[str, Any]]:
+    """pvlib's reading of a TMY3 (its variables mapped to pvlib's names) or TMY2 file: (the hourly
+    data frame, the station's metadata), parsed once for the weather and the PV that share the file.
+    Callers read the frame and do not modify it."""
+    if fmt == "tmy3":
+        return pvlib.iotools.read_tmy3(path, map_variables=True)
+    if fmt == "tmy2":
+        return pvlib.iotools.read_tmy2(path)
+    raise ValueError(f"weather format must be 'tmy3' or 'tmy2', got {fmt!r}")
+
+
 def _read_tmy(p: Path, fmt: str) -> tuple[str, FloatArray, FloatArray, FloatArray]:
     """Station name, dry bulb [°C], relative humidity [%] and pressure [Pa] of a TMY file."""
+    data, meta = read_tmy_file(str(p), fmt)
     if fmt == "tmy3":
-        data, meta = pvlib.iotools.read_tmy3(str(p), map_variables=True)
         tdb = data["temp_air"].to_numpy(dtype=np.float64)
         rh = data["relative_humidity"].to_numpy(dtype=np.float64)
         pressure = data["pressure"].to_numpy(dtype=np.float64) * 100.0  # mbar → Pa
         return str(meta.get("Name", p.stem)).strip('"'), tdb, rh, pressure
-    data, meta = pvlib.iotools.read_tmy2(str(p))
     tdb = data["DryBulb"].to_numpy(dtype=np.float64) / 10.0  # TMY2 stores tenths of °C
     rh = data["RHum"].to_numpy(dtype=np.float64)
     pressure = data["Pressure"].to_numpy(dtype=np.float64) * 100.0  # mbar → Pa

@@ -190,13 +190,12 @@ def power_limit_governor(
     leak_k = leak * k
     for _ in range(max_iterations):
         v = v0 + k * f
-        if law is None:
-            dyn_v = dyn * a * v
-            dp = leak_k + dyn_v * (2.0 * k * f + v)
-        else:
+        if law is not None:
             a, da = law(f)
-            dyn_v = dyn * a * v
-            dp = leak_k + dyn_v * (2.0 * k * f + v) + dyn * da * v * v * f
+        dyn_v = dyn * a * v
+        dp = leak_k + dyn_v * (2.0 * k * f + v)
+        if law is not None:  # the activity's own change with the clock
+            dp = dp + dyn * da * v * v * f
         p = spec.static_power_w + v * (leak + dyn_v * f)
         f_next = np.minimum(f - (p - cap) / dp, ceiling)
         step = np.abs(f_next - f)
