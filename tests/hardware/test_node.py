@@ -3,15 +3,19 @@ split of each path and the design heat the plants are sized for, with hand-worke
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
+from aidc.hardware.gpu import junction_temperature_rc
 from aidc.hardware.node import (
     THERMAL_PATHS,
     NodeSpec,
     Supply,
     air_preheat_inlet_c,
-    cold_plate_mean_c,
+    cold_plate_sink,
+    coolant_rise_resistance_k_w,
     design_heat_w,
 )
 from aidc.units import CP_AIR_J_KGK, CP_WATER_J_KGK, RHO_AIR_KG_M3, RHO_WATER_KG_M3
@@ -43,11 +47,21 @@ def node(**over) -> NodeSpec:
     return NodeSpec(**{**values, **over})
 
 
-def test_cold_plate_mean_is_half_the_coolants_rise():
+def test_cold_plate_coolant_rise_is_half_the_coolants_heating():
     # 600 W into 1.5 L/min: ΔT = 600 / (0.025 L/s · ρ · c_p), the die sees half of it
     rise = 600.0 / (1.5 / 60e3 * RHO_WATER_KG_M3 * CP_WATER_J_KGK)
-    assert float(cold_plate_mean_c(30.0, np.array(600.0), 1.5)) == pytest.approx(30.0 + rise / 2)
-    assert float(cold_plate_mean_c(30.0, np.array(600.0), 1.5, flow_frac=0.5)) == pytest.approx(30.0 + rise)
+    assert 600.0 * coolant_rise_resistance_k_w(1.5) == pytest.approx(rise / 2)
+    assert 600.0 * coolant_rise_resistance_k_w(1.5, flow_frac=0.5) == pytest.approx(rise)
+    assert coolant_rise_resistance_k_w(1.5, flow_frac=0.0) == math.inf  # pumps stopped
+
+
+def test_a_junction_without_coolant_flow_warms_at_its_power_over_its_heat_capacity():
+    # R = ∞: the RC's conductance form gives T = T₀ + P·dt/C, with no NaN
+    n = node(nodes=1)
+    sink, r = cold_plate_sink(n, np.full(4, 700.0), np.ones(1), Supply(25.0, 30.0, 0.0))
+    step = junction_temperature_rc(60.0, sink, 700.0, r, 600.0, 10.0)
+    np.testing.assert_allclose(step.end_c, 60.0 + 700.0 * 10.0 / 600.0)
+    np.testing.assert_allclose(step.mean_c, 60.0 + 0.5 * 700.0 * 10.0 / 600.0)
 
 
 def test_air_preheat_adds_the_upstream_rows_heat():
@@ -75,5 +89,6 @@ def test_sinks_share_one_call_shape():
     for name, path in THERMAL_PATHS.items():
         sink, r = path.sink(n, power, fans, supply)
         assert sink.shape == r.shape == (4,), name
-    _, r = THERMAL_PATHS["liquid"].sink(n, power, fans, supply)
-    np.testing.assert_allclose(r, 0.03 * n.r_factor)
+    sink, r = THERMAL_PATHS["liquid"].sink(n, power, fans, supply)
+    np.testing.assert_allclose(sink, 35.0)  # the supply: the coolant's rise is in the resistance
+    np.testing.assert_allclose(r, 0.03 * n.r_factor + coolant_rise_resistance_k_w(n.cold_plate_flow_l_min))

@@ -125,6 +125,7 @@ def reject_with_trim_chiller(
     dry_bulb_c: float,
     wet_bulb_c: float,
     dt_s: float,
+    removed_w: float | None = None,
 ) -> tuple[float, float, float, float]:
     """Warm-water heat rejection with a trim chiller in series.
 
@@ -135,19 +136,25 @@ def reject_with_trim_chiller(
     the free-cooling share [0-1]. The chiller curves are evaluated at the edge of their validity
     box for warm-water setpoints (clamped, as EnergyPlus does), which understates the COP a
     chiller gains at high leaving temperatures: a conservative bias.
+
+    ``removed_w``: the heat actually removed when the plant cannot keep up (a fault,
+    :mod:`aidc.facility.thermal_mass`; ``heat_w`` if omitted): the cooler takes its free share of
+    ``heat_w`` first and the chiller the rest.
     """
     rej_w, leaving_c, water = rejection.step(heat_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
     trim = min(max(leaving_c - setpoint_c, 0.0) / range_k, 1.0)
+    removed = heat_w if removed_w is None else removed_w
+    mech_w = heat_w * trim if removed_w is None else max(removed - heat_w * (1.0 - trim), 0.0)
     chiller_w = chiller_plant_power(
-        heat_w * trim,
+        mech_w,
         unit_capacity_w,
         chiller_units,
         setpoint_c,
         rejection.ambient_c(dry_bulb_c, wet_bulb_c) + rejection.design_approach_k,
         chiller,
     )
-    if chiller_w > 0.0:
-        rej_w, _, water = rejection.step(heat_w + chiller_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
+    if chiller_w > 0.0 or removed != heat_w:
+        rej_w, _, water = rejection.step(removed + chiller_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
     return chiller_w, rej_w, water, 1.0 - trim
 
 
@@ -168,3 +175,12 @@ class Pump:
             self.efficiency,
             self.min_flow_ratio,
         )
+
+
+def pumps_running_w(pump: Pump, flow_m3_s: float, running_frac: float) -> float:
+    """Power of a pump group of which ``running_frac`` of the units run, carrying ``flow_m3_s``
+    between them [W]: each running unit at its share of the flow (affinity laws, as
+    :meth:`Pump.power_w`); none running draws nothing."""
+    if running_frac <= 0.0:
+        return 0.0
+    return running_frac * pump.power_w(flow_m3_s / running_frac)

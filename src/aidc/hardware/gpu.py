@@ -223,35 +223,48 @@ def junction_temperature_rc(
 
     C·dT/dt = P(T) − (T − T_sink)/R with P(T) = P₀ + g·(T − T₀) (``power_w`` = P₀ at the start
     temperature T₀, ``power_slope_w_k`` = g, the leakage feedback linearized at T₀), integrated
-    exactly for constant P₀, g and T_sink: with k = 1/R − g,
+    exactly for constant P₀, g and T_sink. With k = 1/R − g, x = k·dt/C and the initial rate
+    F₀ = (P₀ − (T₀ − T_sink)/R)/C:
 
-        T_ss = (P₀ − g·T₀ + T_sink/R) / k,   τ = C / k
-        T(t) = T_ss + (T₀ − T_ss)·exp(−t/τ)
-        T̄    = T_ss + (T₀ − T_ss)·(τ/dt)·(1 − exp(−dt/τ))   (the mean over the step)
+        T(dt) = T₀ + F₀·dt·φ(x),   φ(x) = (1 − e^(−x))/x
+        T̄     = T₀ + F₀·dt·ψ(x),   ψ(x) = (1 − φ(x))/x   (the mean over the step)
 
-    so the step's mean power is P₀ + g·(T̄ − T₀), whatever ``dt_s`` is. With g = 0 this is the
-    plain RC, T_ss = T_sink + P·R, unconditionally stable; g ≥ 1/R is thermal runaway (the power
-    limiter, not this function, is what stops it: callers pass g = 0 for power-capped GPUs).
-    Past it the linear solution runs away in either direction; a junction whose power is not
-    negative is never colder than its sink, so the end and mean temperatures are bounded below by
-    the sink (the caller's shutdown threshold bounds them above). ``sink_temp_c`` is the coolant at
-    the cold plate (liquid), the fluid (immersion) or the inlet air (heat sink). One node per GPU:
-    the package, TIM and sink lumped (a single-node Foster network); valid for time steps longer
-    than the die's own ~10 ms constant. Source: the linear first-order ODE's exact solution (e.g.
-    Incropera, Fundamentals of Heat and Mass Transfer, 7th ed., §5.3, lumped capacitance with a
-    heat source).
+    so the step's mean power is P₀ + g·(T̄ − T₀), whatever ``dt_s`` is. Written in the conductance
+    1/R, this stays finite where the sink conducts nothing (R = ∞: a cold plate whose coolant
+    stopped): the junction then warms at P₀/C. With g = 0 it is the plain RC, T → T_sink + P·R,
+    unconditionally stable; g ≥ 1/R is thermal runaway (the power limiter, not this function, is
+    what stops it: callers pass g = 0 for power-capped GPUs). Past it the linear solution runs
+    away in either direction; a junction whose power is not negative is never colder than its
+    sink, so the end and mean temperatures are bounded below by the sink (the caller's shutdown
+    threshold bounds them above). ``sink_temp_c`` is the coolant at the cold plate (liquid), the
+    fluid (immersion) or the inlet air (heat sink). One node per GPU: the package, TIM and sink
+    lumped (a single-node Foster network); valid for time steps longer than the die's own ~10 ms
+    constant. Source: the linear first-order ODE's exact solution (e.g. Incropera, Fundamentals
+    of Heat and Mass Transfer, 7th ed., §5.3, lumped capacitance with a heat source).
     """
     t0 = np.asarray(junction_temp_c, dtype=np.float64)
-    r = np.asarray(resistance_k_w, dtype=np.float64)
+    g_sink = 1.0 / np.asarray(resistance_k_w, dtype=np.float64)
     g = np.asarray(power_slope_w_k, dtype=np.float64)
     sink = np.asarray(sink_temp_c)
-    k = 1.0 / r - g
-    t_ss = (np.asarray(power_w) - g * t0 + sink / r) / k
-    tau = np.asarray(capacitance_j_k) / k
-    decay = np.exp(-dt_s / tau)
-    end = t_ss + (t0 - t_ss) * decay
-    mean = t_ss + (t0 - t_ss) * (tau / dt_s) * (1.0 - decay)
+    c = np.asarray(capacitance_j_k)
+    rate = (np.asarray(power_w) - (t0 - sink) * g_sink) / c * dt_s  # F₀·dt [K]
+    phi, psi = _relaxation_weights((g_sink - g) / c * dt_s)
+    end = t0 + rate * phi
+    mean = t0 + rate * psi
     return JunctionStep(np.maximum(end, sink), np.maximum(mean, sink))
+
+
+_SERIES_BELOW = 1e-3
+"""|x| below which φ and ψ come from their Taylor series (the closed forms lose digits there)."""
+
+
+def _relaxation_weights(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """φ(x) = (1 − e^(−x))/x and ψ(x) = (1 − φ(x))/x, with φ(0) = 1 and ψ(0) = 1/2."""
+    small = np.abs(x) < _SERIES_BELOW
+    safe = np.where(small, 1.0, x)
+    phi = np.where(small, 1.0 - x / 2.0 + x * x / 6.0 - x**3 / 24.0, -np.expm1(-safe) / safe)
+    psi = np.where(small, 0.5 - x / 6.0 + x * x / 24.0 - x**3 / 120.0, (1.0 - phi) / safe)
+    return phi, psi
 
 
 def leakage_at_temperature(

@@ -10,6 +10,7 @@ has fans and how much of a node's heat its liquid loop takes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -65,18 +66,19 @@ class Supply(NamedTuple):
     flow_frac: float = 1.0
 
 
-def cold_plate_mean_c(
-    supply_c: float, power_w: FloatArray, flow_l_min: float, flow_frac: float = 1.0
-) -> FloatArray:
-    """Mean coolant temperature along a GPU's cold plate [°C]: T_supply + P / (2·ṁ·c_p).
+def coolant_rise_resistance_k_w(flow_l_min: float, flow_frac: float = 1.0) -> float:
+    """The coolant's own share of a cold plate's resistance [K/W]: 1 / (2·ṁ·c_p).
 
-    The coolant warms linearly along the plate, so the die sees the mean of inlet and outlet
-    (an energy balance on the plate; ``flow_l_min`` is the design flow per plate [L/min] and
-    ``flow_frac`` the loop's share of it). The plate's convective resistance is held constant when
-    the flow changes, a simplification valid near design flow.
+    The coolant warms linearly along the plate, so the die sees the mean of inlet and outlet,
+    T_in + Q/(2·ṁ·c_p) for the heat Q it carries (an energy balance on the plate; ``flow_l_min``
+    is the design flow per plate [L/min] and ``flow_frac`` the loop's share of it). In series with
+    the plate's own resistance, behind the package's heat capacity, the coolant carries only the
+    heat that leaves the package. With no flow it carries nothing: infinite. The plate's
+    convective resistance is held constant when the flow changes, a simplification valid near
+    design flow.
     """
     m_dot = flow_l_min / 60e3 * RHO_WATER_KG_M3 * flow_frac
-    return supply_c + power_w * (0.5 / (m_dot * CP_WATER_J_KGK))
+    return math.inf if m_dot <= 0.0 else 0.5 / (m_dot * CP_WATER_J_KGK)
 
 
 def air_preheat_inlet_c(
@@ -114,9 +116,10 @@ def air_sink(
 def cold_plate_sink(
     node: NodeSpec, power_w: FloatArray, fan_speed: FloatArray, supply: Supply
 ) -> tuple[FloatArray, FloatArray]:
-    """Direct-to-chip cold plate: the mean coolant along the plate, a fixed resistance."""
-    sink = cold_plate_mean_c(supply.liquid_c, power_w, node.cold_plate_flow_l_min, supply.flow_frac)
-    return sink, node.cold_plate_resistance_k_w * node.r_factor
+    """Direct-to-chip cold plate: the coolant supply, through the plate's resistance and the
+    coolant's rise along it (:func:`coolant_rise_resistance_k_w`; infinite with the pumps stopped)."""
+    rise = coolant_rise_resistance_k_w(node.cold_plate_flow_l_min, supply.flow_frac)
+    return np.full(node.gpus, supply.liquid_c), node.cold_plate_resistance_k_w * node.r_factor + rise
 
 
 def immersion_sink(
@@ -124,8 +127,8 @@ def immersion_sink(
 ) -> tuple[FloatArray, FloatArray]:
     """Single-phase immersion: the fluid warming past the GPU is taken as a cold plate's at the
     same per-GPU flow (a simplification: tank flow is not resolved), a fixed resistance."""
-    sink = cold_plate_mean_c(supply.liquid_c, power_w, node.cold_plate_flow_l_min, supply.flow_frac)
-    return sink, node.immersion_resistance_k_w * node.r_factor
+    rise = coolant_rise_resistance_k_w(node.cold_plate_flow_l_min, supply.flow_frac)
+    return np.full(node.gpus, supply.liquid_c), node.immersion_resistance_k_w * node.r_factor + rise
 
 
 def liquid_none_w(gpu_w: float, other_w: float, it_w: float, node: NodeSpec) -> float:
