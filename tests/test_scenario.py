@@ -318,6 +318,8 @@ SUFFIX_UNITS = {
     "_kg_m3": "kg/m³",
     "_m3_s": "m³/s",
     "_l_min": "L/min",
+    "_l": "L",
+    "_m3": "m³",
     "_w_per_kw": "W/kW",
     "_gb": "GB",
     "_tokens": "tokens",
@@ -337,6 +339,8 @@ UNITLESS = {
     *("heat_rejection", "residual_air", "shared_prefix"),
     *("site", "pv", "battery", "array_type", "module_type", "chemistry", "dispatch", "export_allowed"),
     *("demand_response", "grid_signals_file"),
+    *("faults", "component", "hall", "gpus", "first_gpu", "redundancy", "ups_chemistry", "generator"),
+    "cooling_on_ups",
 }
 
 

@@ -48,6 +48,8 @@ _SUFFIX_UNITS: dict[str, str] = {
     "_j_kgk": "J/(kg·K)",
     "_m3_s": "m³/s",
     "_l_min": "L/min",
+    "_l": "L",
+    "_m3": "m³",
     "_k_w": "K/W",
     "_j_k": "J/K",
     "_w_per_kw": "W/kW",

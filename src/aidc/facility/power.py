@@ -92,7 +92,10 @@ class PowerChain:
             "other_loads_w": self.other_loads_w,
         }
 
-    def step(self, it_w: float, cooling_w: float) -> PowerChainOutputs:
+    def step(self, it_w: float, cooling_w: float, energized_frac: float = 1.0) -> PowerChainOutputs:
+        """One step's losses at the step's mean loads [W]. ``energized_frac``: the share of the step
+        the transformer is fed (by the utility or a generator); while it is not, the UPS carries
+        the IT and the other loads and the transformer's own losses are gone."""
         if self.distribution == "dc_800v":
             dcdc_loss = it_w * (1.0 / DC_DC_RACK_EFFICIENCY - 1.0)
             rect_in = it_w + dcdc_loss
@@ -101,14 +104,16 @@ class PowerChain:
         else:
             pdu_loss = it_w * (1.0 / self.pdu_efficiency - 1.0)
             ups_loss = conversion_loss_quadratic(it_w + pdu_loss, self.rated_it_w, *UPS_DOUBLE_CONVERSION)
-        through = it_w + pdu_loss + ups_loss + cooling_w + self.other_loads_w
+        other = self.other_loads_w * energized_frac
+        through = it_w + pdu_loss + ups_loss + cooling_w + other
         rated_total = self.rated_it_w * TRANSFORMER_RATING_PER_IT
         transformer_loss = conversion_loss_quadratic(through, rated_total, *TRANSFORMER_MV_LV)
+        transformer_loss *= energized_frac
         return PowerChainOutputs(
             it_w=it_w,
             transformer_loss_w=transformer_loss,
             ups_loss_w=ups_loss,
             pdu_loss_w=pdu_loss,
             cooling_w=cooling_w,
-            other_w=self.other_loads_w,
+            other_w=other,
         )

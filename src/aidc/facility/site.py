@@ -123,12 +123,21 @@ class Site:
         return self._last
 
     def step(
-        self, t_s: float, dt_s: float, facility_w: float, event_cap_w: float | None = None
+        self,
+        t_s: float,
+        dt_s: float,
+        facility_w: float,
+        event_cap_w: float | None = None,
+        grid_up_frac: float = 1.0,
     ) -> SiteOutputs:
         """Meet ``facility_w`` over ``[t_s, t_s + dt_s)``. During a demand-response event
         (``event_cap_w``, the grid import limit) the battery discharges whatever exceeds the cap
-        and charges only from PV surplus, whatever its dispatch policy."""
-        pv_w = self.pv.step(t_s, dt_s).ac_power_w if self.pv else 0.0
+        and charges only from PV surplus, whatever its dispatch policy. While the utility is out
+        (the share ``1 − grid_up_frac`` of the step; ``facility_w`` is then what the meter sees
+        over the rest, as a mean over the whole step) the PV inverters stay off: grid-following
+        inverters must cease to energize an island within 2 s (IEEE 1547-2018, §8.1); the battery
+        follows its rule on the step's means, so it too works over the utility's share only."""
+        pv_w = self.pv.step(t_s, dt_s).ac_power_w * grid_up_frac if self.pv else 0.0
         net_w = facility_w - pv_w  # < 0: PV surplus
         battery_w = losses_w = 0.0
         soc = None

@@ -67,19 +67,28 @@ class GroupClock:
         return float(f)
 
 
+OffIntervals = tuple[FloatArray, FloatArray]
+"""Each GPU's off interval within a step, run time [s]: (start, end); empty (start = end) where
+the GPU is on throughout."""
+
+
 @dataclass(frozen=True)
 class ClockLimits:
-    """The clock limits of a hall's GPUs for one step, at their junction temperatures."""
+    """The clock limits of a hall's GPUs for one step, at their junction temperatures, and the
+    GPUs that are off for part or all of it (``off``: no work runs on them then)."""
 
     spec: GPUSpec
     power_cap_w: float
     temp_c: FloatArray
     ceiling_mhz: FloatArray
+    off: OffIntervals | None = None
 
     @classmethod
-    def at(cls, spec: GPUSpec, power_cap_w: float, temp_c: FloatArray) -> ClockLimits:
+    def at(
+        cls, spec: GPUSpec, power_cap_w: float, temp_c: FloatArray, off: OffIntervals | None = None
+    ) -> ClockLimits:
         ceiling = boost_clock_limit(temp_c, spec) * hardware_slowdown_factor(temp_c, spec)
-        return cls(spec, power_cap_w, temp_c, ceiling)
+        return cls(spec, power_cap_w, temp_c, ceiling, off)
 
     def clock_mhz(
         self,

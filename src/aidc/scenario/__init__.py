@@ -22,6 +22,7 @@ from aidc.scenario.facility import (
     PowerChainConfig,
     WeatherConfig,
 )
+from aidc.scenario.faults import FaultConfig
 from aidc.scenario.hall import HallConfig, NodeConfig, ThermalConfig
 from aidc.scenario.jobs import BurnJob, IdleJob, JobConfig, ServingJob, SharedPrefixConfig, TrainingJob
 from aidc.scenario.root import Scenario, TelemetryConfig, load_scenario, validate_scenario
@@ -33,6 +34,7 @@ __all__ = [
     "BurnJob",
     "CoolingConfig",
     "DemandResponseEvent",
+    "FaultConfig",
     "HallConfig",
     "HeatRejectionConfig",
     "IdleJob",

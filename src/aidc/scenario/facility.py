@@ -101,6 +101,19 @@ class AirCoolingConfig(FrozenModel):
     heat_rejection: HeatRejectionConfig = Field(default_factory=_tower)
     pump_head_kpa: float = Field(250.0, gt=0.0, le=2000.0)
     pump_efficiency_frac: float = Field(0.7, gt=0.1, le=0.95)
+    chiller_restart_s: float = Field(
+        300.0,
+        ge=0.0,
+        le=7200.0,
+        description="power back to chillers cooling again; 45 s best case (Trane RTAE IOM), 2–8 min typical",
+    )
+    chw_loop_volume_l: float | None = Field(
+        None, ge=1.0, le=1e8, description="chilled water in the loop; 2.5 min of design flow if omitted"
+    )
+    chw_storage_m3: float = Field(0.0, ge=0.0, le=1e5, description="chilled-water storage tank on the loop")
+    room_volume_m3: float | None = Field(
+        None, ge=1.0, le=1e7, description="air in the hall; from the racks' floor area if omitted"
+    )
 
 
 class LiquidCoolingConfig(FrozenModel):
@@ -116,6 +129,15 @@ class LiquidCoolingConfig(FrozenModel):
     chiller: ChillerName = "mcquay-pfh-2124kw-6.03cop"
     chiller_units: int = Field(2, ge=1, le=64)
     residual_air: AirCoolingConfig = Field(default_factory=AirCoolingConfig)
+    chiller_restart_s: float = Field(
+        300.0,
+        ge=0.0,
+        le=7200.0,
+        description="power back to chillers cooling again; 45 s best case (Trane RTAE IOM), 2–8 min typical",
+    )
+    loop_volume_l: float | None = Field(
+        None, ge=1.0, le=1e8, description="facility water in the loop; 2.5 min of design flow if omitted"
+    )
 
 
 class ImmersionCoolingConfig(FrozenModel):
@@ -136,6 +158,18 @@ class ImmersionCoolingConfig(FrozenModel):
     heat_rejection: HeatRejectionConfig = Field(default_factory=_dry_cooler)
     chiller: ChillerName = "mcquay-pfh-2124kw-6.03cop"
     chiller_units: int = Field(2, ge=1, le=64)
+    chiller_restart_s: float = Field(
+        300.0,
+        ge=0.0,
+        le=7200.0,
+        description="power back to chillers cooling again; 45 s best case (Trane RTAE IOM), 2–8 min typical",
+    )
+    fluid_volume_l: float | None = Field(
+        None, ge=1.0, le=1e8, description="fluid in the tanks; 9 L per kW of design heat if omitted"
+    )
+    loop_volume_l: float | None = Field(
+        None, ge=1.0, le=1e8, description="facility water in the loop; 2.5 min of design flow if omitted"
+    )
 
 
 CoolingConfig = Annotated[
@@ -150,3 +184,21 @@ class PowerChainConfig(FrozenModel):
     # energy sum of a run far from overflow.
     lighting_w: float = Field(0.0, ge=0.0, le=1e10)
     other_loads_w: float = Field(0.0, ge=0.0, le=1e10, description="offices, security, building loads")
+    redundancy: Literal["N", "2N"] = Field(
+        "N", description="IT power paths: 2N feeds every rack from two, so losing one drops nothing"
+    )
+    ups_runtime_s: float = Field(
+        300.0,
+        ge=6.0,
+        le=36_000.0,
+        description="a full UPS battery at the rated IT load (assumption: the usual 5–10 min design, "
+        "which covers a generator start and retries)",
+    )
+    ups_chemistry: Literal["lead_acid_vrla", "li_ion_lfp"] = "lead_acid_vrla"
+    generator: bool = Field(True, description="a standby generator takes the load after a utility loss")
+    generator_start_s: float = Field(
+        10.0, gt=0.0, le=3600.0, description="utility loss to generator on load; NFPA 110 Type 10: ≤ 10 s"
+    )
+    cooling_on_ups: bool = Field(
+        False, description="CRAH fans and coolant pumps ride the UPS (Uptime Institute's Continuous Cooling)"
+    )

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from aidc.scenario.common import TEN_YEARS_S, FrozenModel, SafeName, ScenarioError
 from aidc.scenario.facility import PowerChainConfig, WeatherConfig
+from aidc.scenario.faults import FaultConfig
 from aidc.scenario.hall import HallConfig
 from aidc.scenario.site import SiteConfig
 from aidc.units import unit_of
@@ -38,6 +39,7 @@ class Scenario(FrozenModel):
     halls: list[HallConfig] = Field(min_length=1)
     power_chain: PowerChainConfig = Field(default_factory=PowerChainConfig)
     site: SiteConfig | None = Field(None, description="on-site PV and a battery at the meter")
+    faults: list[FaultConfig] = Field(default_factory=list, description="equipment lost during the run")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
 
     @model_validator(mode="after")
@@ -55,7 +57,24 @@ class Scenario(FrozenModel):
         names = [h.name for h in self.halls]
         if len(set(names)) != len(names):
             raise ValueError(f"hall names must be unique, got {names}")
+        self._check_faults(names)
         return self
+
+    def _check_faults(self, names: list[str]) -> None:
+        labels = [f.label() for f in self.faults]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"fault names must be unique (name them), got {labels}")
+        for i, f in enumerate(self.faults):
+            if f.hall is not None and f.hall not in names:
+                raise ValueError(f"faults.{i}.hall = {f.hall!r}: no such hall; halls are {names}")
+            if f.gpus is None:
+                continue
+            for hall in self.halls if f.hall is None else [h for h in self.halls if h.name == f.hall]:
+                if f.first_gpu + f.gpus > hall.gpu_count:
+                    raise ValueError(
+                        f"faults.{i}: GPUs {f.first_gpu}–{f.first_gpu + f.gpus - 1} are beyond hall "
+                        f"{hall.name!r}'s {hall.gpu_count}"
+                    )
 
     @property
     def steps(self) -> int:

@@ -24,11 +24,13 @@ from aidc.facility.power import PowerChain
 from aidc.facility.site import Site
 from aidc.facility.solar import PVPlant, PVSpec, load_solar_climate, read_tmy_solar
 from aidc.facility.storage import Battery, BatterySpec
+from aidc.facility.thermal_mass import ROOM_FLOOR_M2_PER_RACK, ROOM_HEIGHT_M, SERVER_CONTENTS_J_K_PER_KW
 from aidc.facility.weather import Weather, constant_weather, load_climate, load_tmy
 from aidc.hardware.catalog import GPUSpec, get_gpu
 from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
 from aidc.hardware.node import THERMAL_PATHS, NodeSpec
 from aidc.scenario import CoolingConfig, HallConfig, Scenario, ScenarioError, ServingJob
+from aidc.sim.build_faults import build_backup, build_timeline
 from aidc.sim.engine import Simulation, supply_of
 from aidc.sim.hall import HallSim
 from aidc.sim.site_cap import CapEvent, SiteCapFollower
@@ -151,23 +153,40 @@ def node_spec(cfg: HallConfig, rng: np.random.Generator) -> NodeSpec:
     )
 
 
-def build_plant(cfg: CoolingConfig, design_liquid_heat_w: float, design_air_heat_w: float) -> CoolingPlant:
+def build_plant(
+    cfg: CoolingConfig,
+    design_liquid_heat_w: float,
+    design_air_heat_w: float,
+    racks: int = 0,
+    hall_heat_w: float | None = None,
+) -> CoolingPlant:
     """The plant a hall's cooling config names, sized for its design heat loads [W].
 
     A liquid plant's loop is sized on the heat to liquid and its residual air plant on the heat to
-    air; air and immersion plants take it all. Every other field passes through by name.
+    air; air and immersion plants take it all. The room of an air plant (or a liquid plant's
+    residual air) is the hall's: ``racks`` racks' floor (when the scenario does not give its
+    volume) and the servers of the whole hall (``hall_heat_w``, design heat; this plant's if
+    omitted). Every other field passes through by name.
     """
     extra: dict[str, object] = {}
     design = design_liquid_heat_w + design_air_heat_w
     if cfg.type == "liquid":
         design = max(design_liquid_heat_w, 1.0)  # nodes may send (almost) nothing to the liquid
-        extra["residual_air"] = build_plant(cfg.residual_air, 0.0, max(design_air_heat_w, 1.0))
+        extra["residual_air"] = build_plant(
+            cfg.residual_air,
+            0.0,
+            max(design_air_heat_w, 1.0),
+            racks,
+            design_liquid_heat_w + design_air_heat_w,
+        )
     rej = cfg.heat_rejection
-    fields = {
-        k: getattr(cfg, k)
-        for k in type(cfg).model_fields
-        if k not in ("type", "chiller", "heat_rejection", "residual_air")
-    }
+    skip = ("type", "chiller", "heat_rejection", "residual_air", "chiller_restart_s", "room_volume_m3")
+    fields = {k: getattr(cfg, k) for k in type(cfg).model_fields if k not in skip}
+    if cfg.type == "air":
+        room = cfg.room_volume_m3
+        extra["room_volume_m3"] = room if room is not None else racks * ROOM_FLOOR_M2_PER_RACK * ROOM_HEIGHT_M
+        servers_w = design if hall_heat_w is None else hall_heat_w
+        extra["servers_j_k"] = SERVER_CONTENTS_J_K_PER_KW * servers_w / 1e3
     return PLANTS[cfg.type](
         design_heat_w=design,
         chiller=CHILLER_CURVES[cfg.chiller],
@@ -225,7 +244,7 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
     halls = [_hall(cfg, rng, runs) for cfg, runs in zip(scenario.halls, serving, strict=True)]
     plants = []
     for hall, cfg in zip(halls, scenario.halls, strict=True):
-        plant = build_plant(cfg.cooling, *hall.design_heat_w())
+        plant = build_plant(cfg.cooling, *hall.design_heat_w(), cfg.rows * cfg.racks_per_row)
         hall.init_temperatures(supply_of(plant.state()))
         plants.append(plant)
     pc = scenario.power_chain
@@ -239,7 +258,10 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
     if scenario.site and scenario.site.demand_response:
         events = [CapEvent(e.start_s, e.end_s, e.cap_kw * 1e3) for e in scenario.site.demand_response]
         follower = SiteCapFollower(events, halls)
-    return Simulation(scenario, weather, halls, plants, chain, site, follower)
+    backup = build_backup(scenario, chain.rated_it_w)
+    return Simulation(
+        scenario, weather, halls, plants, chain, site, follower, build_timeline(scenario), backup
+    )
 
 
 def build_site(scenario: Scenario) -> Site:

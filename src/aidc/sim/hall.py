@@ -16,8 +16,9 @@ from numpy.typing import NDArray
 
 from aidc.hardware import gpu
 from aidc.hardware.catalog import GPUSpec
-from aidc.hardware.clocks import ClockLimits
+from aidc.hardware.clocks import ClockLimits, OffIntervals
 from aidc.hardware.node import NodeSpec, Supply, ThermalPath, design_heat_w, node_wall_power_w
+from aidc.workload.demand import off_share
 from aidc.workload.jobs import HallWorkload
 from aidc.workload.serving.deploy import ServingState
 
@@ -64,6 +65,7 @@ class HallState:
     supply_air_c: float  # room supply air the step saw
     inlet_max_c: float  # the hottest rack inlet the step saw
     serving: tuple[ServingState, ...]  # one per serving job, in job order
+    trip_s: float | None = None  # run time the step's first thermal shutdown tripped [s]; None: none
 
 
 class HallSim:
@@ -96,6 +98,7 @@ class HallSim:
         self.node_wall_w = np.zeros(node.nodes)
         self.shutdown = np.zeros(self.n, dtype=bool)
         self.shutdown_gpus = 0
+        self.trip_s: float | None = None  # when the first GPU tripped at shutdown in the last step [s]
         self.power_capped = np.zeros(self.n, dtype=bool)
         self.thermal = np.zeros(self.n, dtype=bool)
 
@@ -125,6 +128,7 @@ class HallSim:
             resident=self.resident,
             node_wall_w=self.node_wall_w,
             shutdown=self.shutdown,
+            trip_s=self.trip_s,
             power_capped=self.power_capped,
             thermal=self.thermal,
             supply_air_c=self.supply_air_c,
@@ -137,10 +141,17 @@ class HallSim:
         sink, r = self.path.sink(self.node, self.power_w, self.fan_speed, supply)
         self.temp_c = sink + self.power_w * r
 
-    def step(self, t_s: float, dt_s: float, supply: Supply) -> HallStep:
+    def step(self, t_s: float, dt_s: float, supply: Supply, off: OffIntervals | None = None) -> HallStep:
+        """One step. ``off``: each GPU's off interval within the step (a fault, an outage), run
+        time [s]; a GPU still shut down for heat is off for the whole step."""
         spec = self.spec
+        if self.shutdown_gpus:
+            empty = np.full(self.n, t_s + dt_s)
+            start, end = off if off is not None else (empty, empty)
+            off = (np.where(self.shutdown, t_s, start), np.where(self.shutdown, t_s + dt_s, end))
+        off_frac = off_share(off, t_s, dt_s) if off is not None else None
         # 1–2. workload demand at the clocks the junction temperatures and the power cap allow
-        limits = ClockLimits.at(spec, self.power_cap_w, self.temp_c)
+        limits = ClockLimits.at(spec, self.power_cap_w, self.temp_c, off)
         d = self.workload.demand(t_s, dt_s, limits)
         resident, limited = d.resident_frac, d.limited_frac
         running = resident > 0.0
@@ -149,26 +160,31 @@ class HallSim:
         # 3. power: the resident share at the work's activity and clock, the rest idle
         power, leakage = gpu.gpu_power_and_leakage(d.activity, d.clock_mhz, self.temp_c, spec)
         clock, tflops = d.clock_mhz, d.tflops
-        partial = running & (resident < 1.0) if d.partial else None
+        partial = running & (resident < 1.0) if d.partial or off_frac is not None else None
         if partial is not None and partial.any():
+            # the share neither resident nor off idles; an off GPU draws nothing
+            on = 1.0 if off_frac is None else 1.0 - off_frac
+            idle = np.maximum(on - resident, 0.0)
             idle_w, idle_leakage = gpu.gpu_power_and_leakage(0.0, spec.clock_idle_mhz, self.temp_c, spec)
-            power = np.where(partial, resident * power + (1.0 - resident) * idle_w, power)
-            leakage = np.where(partial, resident * leakage + (1.0 - resident) * idle_leakage, leakage)
-            clock = np.where(partial, resident * clock + (1.0 - resident) * spec.clock_idle_mhz, clock)
-        if self.shutdown_gpus:  # off until it cools below max operating
-            off = self.shutdown
-            power, leakage, clock, tflops, resident, limited = (
-                np.where(off, 0.0, x) for x in (power, leakage, clock, tflops, resident, limited)
-            )
-            self.power_capped &= ~off
-            self.thermal &= ~off
+            power = np.where(partial, resident * power + idle * idle_w, power)
+            leakage = np.where(partial, resident * leakage + idle * idle_leakage, leakage)
+            clock = np.where(partial, resident * clock + idle * spec.clock_idle_mhz, clock)
+        if off_frac is not None:  # GPUs off for the whole step (and idle ones off for part of it)
+            dark = ~running & (off_frac > 0.0)
+            power, leakage, clock = (np.where(dark, (1.0 - off_frac) * x, x) for x in (power, leakage, clock))
+            gone = off_frac >= 1.0
+            tflops, resident, limited = (np.where(gone, 0.0, x) for x in (tflops, resident, limited))
+            self.power_capped &= ~gone
+            self.thermal &= ~gone
         self.power_w, self.clock_mhz, self.tflops, self.resident = power, clock, tflops, resident
         self.limited = limited
         # 4. junction temperature, with the leakage following it within the step (while the power
         # limit holds a GPU, its power stays at the cap)
         self._junctions(dt_s, supply, leakage * (1.0 - limited))
+        if self.trip_s is not None:
+            self.trip_s = t_s + dt_s * self.trip_s
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
-        return self._nodes()
+        return self._nodes(off_frac)
 
     def _junctions(self, dt_s: float, supply: Supply, leakage_w: FloatArray) -> None:
         """Junctions over the step; the power becomes the step's mean (leakage follows the
@@ -196,11 +212,18 @@ class HallSim:
         # Thermal shutdown trips the moment a junction reaches the threshold, not at the end of
         # the step: hold a GPU crossing it at the threshold (it is off from the next step on).
         tripped = (temp >= spec.shutdown_temp_c) & ~self.shutdown
+        self.trip_s: float | None = None  # the first trip within the step, as a share of it (linear)
+        if tripped.any():
+            before, after = self.temp_c[tripped], temp[tripped]
+            rise = np.maximum(after - before, 1e-12)
+            self.trip_s = float(np.clip((spec.shutdown_temp_c - before) / rise, 0.0, 1.0).min())
         self.temp_c = np.where(tripped, spec.shutdown_temp_c, temp)
         self.shutdown = tripped | (self.shutdown & (self.temp_c > spec.max_operating_temp_c))
         self.shutdown_gpus = int(np.count_nonzero(self.shutdown))
 
-    def _nodes(self) -> HallStep:
+    def _nodes(self, off_frac: FloatArray | None) -> HallStep:
+        """Fans, node power and the heat split; a node is off for the share of the step all its
+        GPUs are (a lost power path, a failed node, an outage past the UPS)."""
         node = self.node
         hottest = self.temp_c.reshape(node.nodes, node.gpus_per_node).max(axis=1)
         self.fan_speed = gpu.server_fan_speed(
@@ -209,6 +232,9 @@ class HallSim:
         fans = gpu.fan_power_affinity(node.fan_rated_power_w, self.fan_speed) if self.path.node_fans else 0.0
         node_gpu = self.power_w.reshape(node.nodes, node.gpus_per_node).sum(axis=1)
         self.node_wall_w = node_wall_power_w(node_gpu, fans, node)
+        if off_frac is not None:
+            node_off = off_frac.reshape(node.nodes, node.gpus_per_node).min(axis=1)
+            self.node_wall_w = self.node_wall_w - node_off * node_wall_power_w(0.0, fans, node)
         gpu_w = float(node_gpu.sum())
         it_w = float(self.node_wall_w.sum())
         liquid = self.path.heat_to_liquid_w(gpu_w, node.nodes * node.base_power_w, it_w, node)

@@ -34,9 +34,12 @@ class GroupClock(Protocol):
 
 
 class ClockLimits(Protocol):
-    """The clocks a hall's GPUs may run work at during one step."""
+    """The clocks a hall's GPUs may run work at during one step, and the GPUs off for part or all
+    of it: ``off`` is each GPU's off interval (start, end) in run time [s] (empty, start = end,
+    where it is on throughout), or None when every GPU is on. No work runs on a GPU while it is off."""
 
     ceiling_mhz: FloatArray
+    off: tuple[FloatArray, FloatArray] | None
 
     def clock_mhz(
         self,
@@ -66,3 +69,9 @@ class Demand:
     limited_frac: FloatArray  # share of the resident time the power limit held the clock down [0–1]
     tflops: FloatArray  # delivered, averaged over the whole step [TFLOPS]
     partial: bool = True  # some GPU is resident for part of the step only (False: 0 or 1 everywhere)
+
+
+def off_share(off: tuple[FloatArray, FloatArray], t_s: float, dt_s: float) -> FloatArray:
+    """The share of ``[t_s, t_s + dt_s)`` each GPU is off, from its off interval [0–1]."""
+    start, end = off
+    return np.clip((np.minimum(end, t_s + dt_s) - np.maximum(start, t_s)) / dt_s, 0.0, 1.0)

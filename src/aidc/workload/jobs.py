@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aidc.scenario import BurnJob, HallConfig, IdleJob, ServingJob, TrainingJob
-from aidc.workload.demand import ClockLimits, Demand
+from aidc.workload.demand import ClockLimits, Demand, off_share
 from aidc.workload.serving.deploy import ServingRun
 from aidc.workload.steptime import Device
 
@@ -54,6 +54,7 @@ class HallWorkload:
         self.end_s = np.full(n, np.inf)
         self.job_names: list[str] = []
         self.serving: list[ServingRun] = []
+        self._lockstep: list[slice] = []  # training jobs: all their GPUs wait for the slowest
         serving = serving or {}
         for j, (job, sl) in enumerate(zip(hall.jobs, hall.job_gpus(), strict=True)):
             self.job_names.append(job.name)
@@ -69,6 +70,7 @@ class HallWorkload:
                 self.a_c[sl] = job.activity_frac
                 self.tflops_at_max[sl] = peak * job.mfu_frac
             elif isinstance(job, TrainingJob):
+                self._lockstep.append(sl)
                 self.t_c0[sl] = job.compute_s_at_max_clock
                 self.t_m[sl] = job.comm_s
                 self.a_c[sl] = job.compute_activity_frac
@@ -118,6 +120,15 @@ class HallWorkload:
         step = t_c + self.t_m
         return (t_c * self.a_c + self.t_m * self.a_m) / step, self.tflops_at_max * self.t_c0 / step
 
+    def _off_share(self, off: tuple[FloatArray, FloatArray], t_s: float, dt_s: float) -> FloatArray:
+        """The share of the step each GPU's (non-serving) job cannot run: its GPU is off, or, for
+        a training job, any of the job's GPUs is (a synchronous job stops while one rank is gone;
+        what it had done since its last checkpoint is not lost in this model)."""
+        share = off_share(off, t_s, dt_s)
+        for sl in self._lockstep:
+            share[sl] = share[sl].max(initial=0.0)
+        return share
+
     def demand(self, t_s: float, dt_s: float, clocks: ClockLimits) -> Demand:
         """Run ``[t_s, t_s + dt_s)`` at the clocks ``clocks`` allows: the coupling contract
         (:mod:`aidc.workload.demand`)."""
@@ -126,6 +137,8 @@ class HallWorkload:
         activity, tflops = self.profile(clock)
         self._clock_mhz = clock
         resident = self.resident_frac(t_s, dt_s)
+        if clocks.off is not None:
+            resident = resident * (1.0 - self._off_share(clocks.off, t_s, dt_s))
         tflops = tflops * resident
         limited = (clock < clocks.ceiling_mhz - 1.0).astype(np.float64)
         if self.serving:

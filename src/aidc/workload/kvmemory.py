@@ -306,6 +306,17 @@ class KVMemory:
                 self._lru[key] = None
         req.shared.clear()
 
+    def lose(self, t: float, reqs: Sequence[KVRequest]) -> None:
+        """The replica's GPUs are gone: every block, swapped block, commit charge and cached
+        prefix of ``reqs`` (all it holds) is lost with them; the memory starts empty."""
+        for req in reqs:
+            self._event(t, "lost", req.rid, req.blocks + req.swapped)
+            req.blocks = req.swapped = req.reserved = 0
+            req.shared.clear()
+        self.free, self.swap_free, self.committed = self.hbm_blocks, self.swap_blocks, 0
+        self._cache.clear()
+        self._lru.clear()
+
     def release(self, t: float, req: KVRequest) -> None:
         """A finished request: free its blocks and its commit charge; its prefix blocks stay cached."""
         self._event(t, "free", req.rid, req.blocks)

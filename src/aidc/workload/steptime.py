@@ -183,6 +183,12 @@ class Deployment:
     def block_bytes_per_gpu(self) -> float:
         return self.block_tokens * self.kv_bytes_per_token_per_gpu
 
+    def kv_handover_bytes_per_gpu(self, tokens: float) -> float:
+        """Bytes of a ``tokens``-long cache each GPU sends to a decode replica (every GPU sends its
+        share at once; an MLA latent is replicated, so each GPU holds all of it)."""
+        per_token = self.kv_bytes_per_token_per_gpu * (1 if self.model.is_mla else self.tp)
+        return tokens * per_token / self.tp
+
     def check_fits(self) -> None:
         """``ValueError`` saying how much memory the model needs and how much there is, if it does not fit."""
         if self.kv_blocks >= 1:

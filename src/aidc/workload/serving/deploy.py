@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from aidc.model.presets import get_preset
 from aidc.scenario import ServingJob
 from aidc.units import unit_of
-from aidc.workload.demand import ClockLimits
+from aidc.workload.demand import ClockLimits, off_share
 from aidc.workload.serving.config import SchedulerConfig
 from aidc.workload.serving.request import SLO, PoolRole
 from aidc.workload.serving.result import ServingResult
@@ -50,6 +50,7 @@ class ServingState:
     finished: int
     swap_outs: int
     kills: int
+    requeued: int = 0  # requests moved off replicas that were lost (a fault)
 
 
 @dataclass
@@ -82,6 +83,9 @@ class ServingRun:
         groups = clocks.groups(self.gpus, self.tps)
         for rep, clock in zip(self.sim.replicas, groups, strict=True):
             rep.clock = clock
+        off = clocks.off
+        if off is not None or self._down:
+            self._fail_and_restore(t_s, end, off)
         self.sim.run_until(end)
         reps = self.sim.replicas
         meters = np.array(
@@ -96,10 +100,40 @@ class ServingRun:
         capped_activity = np.divide(capped_act, capped, out=np.zeros(n), where=capped > 0.0)
         ceiling = clocks.ceiling_mhz[self.gpus]
         limited_mhz = clocks.clock_mhz(capped_activity, self.gpus)
-        limited = np.where(limited_mhz < ceiling - 1.0, capped / resident_s, 0.0)
+        on_s = np.full(n, resident_s)  # resident and on
+        if off is not None:
+            on_s = np.maximum(on_s - off_share((off[0][self.gpus], off[1][self.gpus]), t_s, dt_s) * dt_s, 0.0)
+        live = on_s > 0.0
+        share = np.divide(capped, on_s, out=np.zeros(n), where=live)
+        limited = np.where(limited_mhz < ceiling - 1.0, share, 0.0)
         clock = ceiling + limited * (limited_mhz - ceiling)
-        activity = np.minimum(switching / (resident_s * clock), 1.0)
-        return np.full(n, resident_s / dt_s), activity, clock, limited, flop / dt_s / 1e12
+        activity = np.minimum(np.divide(switching, on_s * clock, out=np.zeros(n), where=live), 1.0)
+        return on_s / dt_s, activity, clock, limited, flop / dt_s / 1e12
+
+    @property
+    def _down(self) -> bool:
+        return any(r.down for r in self.sim.replicas)
+
+    def _fail_and_restore(self, t_s: float, end_s: float, off: tuple[FloatArray, FloatArray] | None) -> None:
+        """Replicas whose GPUs go off within ``[t_s, end_s)`` fail when the first of them does
+        (their requests go to the others), and come back, empty, when the last is on again."""
+        events = []
+        first = 0
+        for i, (rep, tp) in enumerate(zip(self.sim.replicas, self.tps, strict=True)):
+            g = slice(self.gpus.start + first, self.gpus.start + first + tp)
+            first += tp
+            lo, hi = (off[0][g], off[1][g]) if off is not None else (np.zeros(0), np.zeros(0))
+            has = hi > lo
+            if has.any():
+                if not rep.down:
+                    events.append((max(float(lo[has].min()), t_s), 0, i))
+                if (end := float(hi[has].max())) < end_s:
+                    events.append((end, 1, i))
+            elif rep.down:
+                events.append((t_s, 1, i))
+        for t, kind, i in sorted(events):
+            self.sim.run_until(t)
+            (self.sim.restore if kind else self.sim.fail)(i)
 
     def result(self) -> ServingResult:
         return self.sim.result()
@@ -121,6 +155,7 @@ class ServingRun:
             finished=self.sim.finished,
             swap_outs=sum(r.kv.counts["swap_out"] for r in reps),
             kills=sum(r.kv.counts["kill"] for r in reps),
+            requeued=self.sim.requeued,
         )
 
 

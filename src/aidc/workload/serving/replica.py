@@ -63,21 +63,18 @@ class Replica:
         self.load = 0  # requests routed here and not finished or handed over
         self.finished = 0
         self.prefilled: list[Request] = []  # for the decode pool, until the simulator ships them
+        self.down = False  # its GPUs are off (a fault): it takes no requests and runs nothing
         # counters; busy time, activity, clock and FLOPs are booked as time passes (book_until)
-        self.steps = 0
-        self.busy_s = 0.0
+        self.steps, self.busy_s = 0, 0.0
         self.activity_s = 0.0  # ∫ activity dt over busy time [s]
         self.switching_s = 0.0  # ∫ activity · clock dt over busy time: switching events [MHz·s]
         self.capped_s = 0.0  # busy time of steps the power limit slowed [s]
         self.capped_activity_s = 0.0  # ∫ activity dt over those [s]
         self.flop = 0.0  # matmul FLOPs per GPU
         self.booked_s = 0.0  # the running work is booked up to here
-        self.prefill_tokens = 0
-        self.output_tokens = 0.0
-        self.swap_s = 0.0
-        self.max_queue = 0
-        self.prefix_hit_tokens = 0
-        self.prefix_lookup_tokens = 0
+        self.prefill_tokens, self.output_tokens = 0, 0.0
+        self.swap_s, self.max_queue = 0.0, 0
+        self.prefix_hit_tokens = self.prefix_lookup_tokens = 0
 
     # -- queue -----------------------------------------------------------------------------------
     def enqueue(self, req: Request, front: bool = False) -> None:
@@ -218,9 +215,7 @@ class Replica:
                 transfer += self.tier.transfer_s(req.kv.swapped * self.dep.block_bytes_per_gpu)
             else:  # killed: recompute prompt + generated tokens later
                 req.kills += 1
-                req.target_tokens = req.prompt_tokens + int(req.generated_tokens)
-                req.prefilled_tokens = 0
-                req.context_tokens = 0.0
+                req.restart()
                 self.enqueue(req, front=True)
         return transfer
 
@@ -389,8 +384,16 @@ class Replica:
         self.running.remove(r)
         self.kv.release(now, r.kv)
 
-    def kv_transfer_bytes(self, r: Request) -> float:
-        """Bytes of ``r``'s cache each GPU of this replica sends to a decode replica (every GPU
-        sends its share at once; an MLA latent is replicated, so each GPU holds all of it)."""
-        per_token = self.dep.kv_bytes_per_token_per_gpu * (1 if self.dep.model.is_mla else self.dep.tp)
-        return r.target_tokens * per_token / self.dep.tp
+    def fail(self, now: float) -> list[Request]:
+        """Its GPUs are lost at ``now``: the work in progress is booked up to ``now`` (energy and
+        FLOPs spent, tokens never come) and the KV memory is lost; every request it held is
+        returned to be queued elsewhere, to recompute its cache (none is lost)."""
+        self.book_until(now)
+        self.work, self.version, self.load, self.down = None, self.version + 1, 0, True
+        held = [*self.running, *self.swapped, *self.waiting]
+        self.kv.lose(now, [r.kv for r in held])
+        self.running, self.swapped, self.waiting = [], [], deque()
+        for r in held:
+            r.requeues += 1
+            r.restart()
+        return held

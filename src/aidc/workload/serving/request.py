@@ -63,6 +63,7 @@ class Request:
         "prefix_tokens",
         "prompt_tokens",
         "replica",
+        "requeues",
         "rid",
         "state",
         "swaps",
@@ -96,6 +97,15 @@ class Request:
         self.done_s = math.nan
         self.kills = 0
         self.swaps = 0
+        self.requeues = 0  # times its replica was lost under it (a GPU failure, a power loss)
+
+    def restart(self) -> None:
+        """Its cache is gone (killed, or its replica lost): it prefills its prompt and the tokens it
+        had generated again (vLLM's recompute preemption), its first token already counted."""
+        self.target_tokens = self.prompt_tokens + int(self.generated_tokens)
+        self.prefilled_tokens = 0
+        self.context_tokens = 0.0
+        self.state = RequestState.WAITING
 
     @property
     def ttft_s(self) -> float:

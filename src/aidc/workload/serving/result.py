@@ -38,6 +38,9 @@ class ServingResult:
     prefix_hit_rate: float
     goodput_rps: float | None  # None when no SLO is set
     replicas: list[dict] = field(default_factory=list)
+    requeues: int = 0  # requests moved off a replica that was lost (a fault)
+    arrival_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every request's
+    served_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # finished, every SLO met
 
     @staticmethod
     def percentiles(values: np.ndarray, qs=(50, 90, 99)) -> dict[str, float]:
@@ -46,19 +49,23 @@ class ServingResult:
         return {f"p{q}": float(np.percentile(values, q)) for q in qs}
 
 
+def meets_slo(r: Request, slo: SLO) -> bool:
+    """A request finished and met every SLO that is set (a one-token output has no TPOT to miss)."""
+    if r.state != RequestState.DONE:
+        return False
+    tpot = r.tpot_s
+    return (
+        (slo.ttft_s is None or r.ttft_s <= slo.ttft_s)
+        and (slo.e2e_s is None or r.e2e_s <= slo.e2e_s)
+        and (slo.tpot_s is None or math.isnan(tpot) or tpot <= slo.tpot_s)
+    )
+
+
 def goodput_rps(done: Sequence[Request], slo: SLO, duration_s: float) -> float | None:
     """Finished requests per second that meet every SLO that is set."""
     if not slo.any or duration_s <= 0:
         return None
-    ok = 0
-    for r in done:
-        tpot = r.tpot_s
-        ok += (
-            (slo.ttft_s is None or r.ttft_s <= slo.ttft_s)
-            and (slo.e2e_s is None or r.e2e_s <= slo.e2e_s)
-            and (slo.tpot_s is None or math.isnan(tpot) or tpot <= slo.tpot_s)
-        )
-    return ok / duration_s
+    return sum(meets_slo(r, slo) for r in done) / duration_s
 
 
 def _replica_row(rep: Replica) -> dict:
@@ -104,4 +111,7 @@ def serving_result(requests: Sequence[Request], replicas: Sequence[Replica], slo
         prefix_hit_rate=hits / lookups if lookups else 0.0,
         goodput_rps=goodput_rps(done, slo, duration),
         replicas=[_replica_row(rep) for rep in replicas],
+        requeues=sum(r.requeues for r in requests),
+        arrival_s=np.array([r.arrival_s for r in requests]),
+        served_ok=np.array([meets_slo(r, slo) for r in requests], dtype=bool),
     )

@@ -1,9 +1,10 @@
 """Routers: which replica a new request is queued at, by name (:data:`ROUTERS`).
 
 A router sees the replicas that take new requests: the prefill pool when prefill and decode are
-disaggregated, otherwise all of them. A prefilled request is handed to the least-loaded replica of
-the decode pool (:func:`least_loaded`). Load is the count of requests routed to a replica and not
-yet finished or handed over, as in Vidur's least-outstanding-requests scheduler.
+disaggregated, otherwise all of them; it never picks a replica that is down (a fault). A
+prefilled request is handed to the least-loaded replica of the decode pool (:func:`least_loaded`).
+Load is the count of requests routed to a replica and not yet finished or handed over, as in
+Vidur's least-outstanding-requests scheduler.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from aidc.workload.serving.request import PoolRole, Request
 
 
 class Router(Protocol):
-    def route(self, req: Request) -> Replica: ...
+    def route(self, req: Request) -> Replica | None: ...  # None: every replica it may pick is down
 
 
 def _by_load(rep: Replica) -> tuple[int, int]:
     return rep.load, rep.index
 
 
-def least_loaded(replicas: Sequence[Replica]) -> Replica:
-    """The replica with the fewest outstanding requests (the lowest index on a tie)."""
-    return min(replicas, key=_by_load)
+def least_loaded(replicas: Sequence[Replica]) -> Replica | None:
+    """The replica with the fewest outstanding requests (the lowest index on a tie) of those up;
+    None when every one is down."""
+    return min((r for r in replicas if not r.down), key=_by_load, default=None)
 
 
 class RoundRobin:
@@ -34,10 +36,13 @@ class RoundRobin:
     def __init__(self, entry: Sequence[Replica], tier_threshold_tokens: int):
         self.entry, self.next = list(entry), 0
 
-    def route(self, req: Request) -> Replica:
-        rep = self.entry[self.next % len(self.entry)]
-        self.next += 1
-        return rep
+    def route(self, req: Request) -> Replica | None:
+        for _ in range(len(self.entry)):  # down replicas are skipped
+            rep = self.entry[self.next % len(self.entry)]
+            self.next += 1
+            if not rep.down:
+                return rep
+        return None
 
 
 class LeastLoaded:
@@ -46,7 +51,7 @@ class LeastLoaded:
     def __init__(self, entry: Sequence[Replica], tier_threshold_tokens: int):
         self.entry = list(entry)
 
-    def route(self, req: Request) -> Replica:
+    def route(self, req: Request) -> Replica | None:
         return least_loaded(self.entry)
 
 
@@ -62,7 +67,7 @@ class Tiered:
             raise ValueError(f"the tiered router needs pools named 'small' and 'large', got {roles}")
         self.threshold = tier_threshold_tokens
 
-    def route(self, req: Request) -> Replica:
+    def route(self, req: Request) -> Replica | None:
         return least_loaded(self.small if req.prompt_tokens <= self.threshold else self.large)
 
 

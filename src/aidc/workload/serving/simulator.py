@@ -93,7 +93,8 @@ class ServingSim:
             )
         ]
         self.now = start_s
-        self.arrived = self.handoffs = 0
+        self.held: list[Request] = []  # arrived while every replica they may go to was down
+        self.arrived = self.handoffs = self.requeued = 0
         self.handoff_s = 0.0
         self._heap: list[tuple] = []
         self._seq = 0
@@ -151,10 +152,10 @@ class ServingSim:
                     self._on_step_end(rep)
             elif kind == ARRIVAL:
                 self.arrived += 1
-                self._assign(self.router.route(payload), payload)
+                self._route(payload)
                 self._push_next_arrival()
             else:
-                self._assign(least_loaded(self.decode_pool), payload)
+                self._hand_over(payload)
         if math.isfinite(t_end):
             self.now = max(self.now, t_end)
             for rep in self.replicas:
@@ -164,6 +165,41 @@ class ServingSim:
                 rep.book_until(t_end)
 
     # -- handlers --------------------------------------------------------------------------------
+    def _route(self, req: Request) -> None:
+        """Queue ``req`` where the router says; hold it while every replica it may pick is down."""
+        rep = self.router.route(req)
+        if rep is None:
+            self.held.append(req)
+        else:
+            self._assign(rep, req)
+
+    def _hand_over(self, req: Request) -> None:
+        """A prefilled request to the least-loaded decode replica up; with none up, its cache has
+        nowhere to go and it is prefilled again."""
+        rep = least_loaded(self.decode_pool)
+        if rep is None:
+            req.restart()
+            self._route(req)
+        else:
+            self._assign(rep, req)
+
+    def fail(self, index: int) -> None:
+        """Replica ``index`` is lost now (its GPUs are off): what it held is queued elsewhere."""
+        rep = self.replicas[index]
+        if rep.down:
+            return
+        lost = rep.fail(self.now)
+        self.requeued += len(lost)
+        for req in lost:
+            self._route(req)
+
+    def restore(self, index: int) -> None:
+        """Replica ``index`` is back now, empty; requests held while no replica was up go out."""
+        self.replicas[index].down = False
+        held, self.held = self.held, []
+        for req in held:
+            self._route(req)
+
     def _assign(self, rep: Replica, req: Request) -> None:
         """Queue ``req`` at ``rep``: an idle replica starts a step, a busy one ends its fused span
         with the step in progress so the request joins at the next step boundary."""
@@ -186,7 +222,7 @@ class ServingSim:
         rep.settle(now)
         if rep.prefilled:
             for r in rep.prefilled:
-                t = self.kv_link.transfer_s(rep.kv_transfer_bytes(r))
+                t = self.kv_link.transfer_s(rep.dep.kv_handover_bytes_per_gpu(r.target_tokens))
                 self.handoffs += 1
                 self.handoff_s += t
                 self._schedule(now + t, HANDOVER, r)
