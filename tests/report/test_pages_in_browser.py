@@ -65,6 +65,17 @@ def _site_report(tmp: Path) -> Path:
     return write_report(run_scenario(validate_scenario(d), tmp / "run"), tmp / "report.html")
 
 
+def _faults_report(tmp: Path) -> Path:
+    """The DLC ride-through example, shortened: a pump loss and a utility outage (the ride-through
+    figure and the fault rows)."""
+    d = example_dict("ride_through_dlc.toml")
+    d["duration_s"], d["warmup_s"], d["dt_s"] = 900.0, 0.0, 2.0
+    d["halls"][0]["rows"] = 1
+    d["faults"][0] |= {"start_s": 200.0, "duration_s": 120.0}
+    d["faults"][1] |= {"start_s": 450.0, "duration_s": 300.0}
+    return write_report(run_scenario(validate_scenario(d), tmp / "run"), tmp / "report.html")
+
+
 def _year_report(tmp: Path) -> Path:
     return write_report(year_run(tmp / "run"), tmp / "report.html")
 
@@ -92,6 +103,7 @@ def _evaluation(tmp: Path) -> Path:
 PAGES = {
     "run report": _short_run_report,
     "run report, PV and battery": _site_report,
+    "run report, faults": _faults_report,
     "run report, a year": _year_report,
     "evaluation": _evaluation,
 }

@@ -1,5 +1,6 @@
 """One self-contained HTML file per run: headline metrics and plotly charts of power by subsystem,
-PUE, temperatures, clocks, throughput and serving over time.
+PUE, the meter's sources, ride-through of faults, temperatures, clocks, throughput and serving
+over time.
 
 Every series is downsampled to the pixels it is drawn on, keeping each bucket's minimum and
 maximum (``aidc.plotting.downsample``), so a year-long run makes a page of a few MB; each hall and
@@ -151,6 +152,63 @@ def _pue_figure(fac: Columns, x_axis: dict) -> go.Figure:
     return _layout(fig, "PUE and weather", x_axis, rows=2)
 
 
+_BACKUP_COLUMNS = ("t_s", "utility_w", "generator_w", "ups_w", "ups_soc_frac")
+_BACKUP_SOURCES = (
+    ("utility_w", "utility", "#7f7f7f"),
+    ("generator_w", "generator", "#8c564b"),
+    ("ups_w", "UPS", "#d62728"),
+)
+_RIDE_THROUGH = (  # hall column, legend name, dash
+    ("gpu_temp_max_c", "GPU max", "solid"),
+    ("supply_air_c", "supply air", "dashdot"),
+    ("liquid_supply_c", "liquid supply", "longdash"),
+    ("loop_c", "chilled / facility water", "dot"),
+)
+
+
+def _fault_windows(run: Run) -> list[tuple[str, float, float]]:
+    """Each fault's name, start and end [s] (the summary's, which knows when a triggered fault
+    started; the scenario's for a run that did not finish)."""
+    done = (run.summary or {}).get("faults")
+    if done:
+        return [(f["name"], f["start_s"], f["end_s"] if f["end_s"] is not None else np.inf) for f in done]
+    given = run.metadata.get("components", {}).get("faults", [])
+    return [(f["name"], f["start_s"], f["start_s"] + (f["duration_s"] or np.inf)) for f in given]
+
+
+def _ride_through_figure(
+    halls: Groups, backup: Columns, windows: list, colours: dict[str, str], x_axis: dict, scale: float
+) -> go.Figure:
+    """Temperatures through the faults (shaded), and who carried the load: utility, generator, UPS
+    (stacked, so the top is the load), with the UPS battery's charge."""
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.5, 0.3, 0.2])
+    for name, h in halls:
+        g = _grouped(name, colours[name])
+        for col, label, dash in _RIDE_THROUGH:
+            if col in h and np.nanmax(np.abs(h[col]), initial=0.0) > 0.0:
+                fig.add_trace(_line(h["t"], h[col], label, dash=dash, **g), row=1, col=1)
+    idx = minmax_indices(backup["utility_w"] + backup["generator_w"] + backup["ups_w"])
+    for col, label, colour in _BACKUP_SOURCES:
+        fig.add_trace(
+            go.Scatter(
+                x=backup["t"][idx].astype(np.float32), y=(backup[col][idx] / 1e3).astype(np.float32),
+                name=label, stackgroup="source", mode="lines", line={"color": colour, "width": 0.5},
+            ),
+            row=2, col=1,
+        )  # fmt: skip
+    fig.add_trace(_line(backup["t"], 100.0 * backup["ups_soc_frac"], "UPS charge", "#d62728"), row=3, col=1)
+    end = float(backup["t"][-1]) if backup["t"].size else 0.0
+    for name, start, stop in windows:
+        fig.add_vrect(
+            x0=start / scale, x1=min(stop / scale, end), fillcolor="#ffbf00", opacity=0.15, line_width=0,
+            annotation_text=name, annotation_position="top left", row=1, col=1,
+        )  # fmt: skip
+    fig.update_yaxes(**y_axis("temp_c", "temperature [°C]", *_drawn(fig, "y")), row=1, col=1)
+    fig.update_yaxes(**y_axis("power_kw", "supplied [kW]", *_drawn(fig, "y2")), row=2, col=1)
+    fig.update_yaxes(**y_axis("percent", "UPS charge [%]", *_drawn(fig, "y3")), row=3, col=1)
+    return _layout(fig, "Ride-through: temperatures and power sources through the faults", x_axis, rows=3)
+
+
 _SITE_COLUMNS = ("t_s", "facility_w", "grid_w", "pv_w", "battery_w", "battery_soc_frac", "event_cap_w")
 _SOURCE_COLOURS = {"grid": "#7f7f7f", "PV": "#f2b701", "battery": "#3a86ff", "facility load": "#000000"}
 
@@ -270,6 +328,13 @@ def _figures(run: Run) -> list[go.Figure]:
         site = _read(run, "facility", _SITE_COLUMNS)[0][1]
         site["t"] = site["t_s"] / scale
         figs.append(_site_figure(site, x_axis))
+    if "ups_w" in run.query("SELECT * FROM facility LIMIT 0").column_names:  # a run with faults
+        backup = _read(run, "facility", _BACKUP_COLUMNS)[0][1]
+        backup["t"] = backup["t_s"] / scale
+        ride = _read(run, "halls", ("t_s", *(c for c, _, _ in _RIDE_THROUGH)), "hall")
+        for _, g in ride:
+            g["t"] = g["t_s"] / scale
+        figs.append(_ride_through_figure(ride, backup, _fault_windows(run), colours, x_axis, scale))
     figs += [fig(halls, colours, x_axis) for fig in (_temperature_figure, _clock_figure, _throughput_figure)]
     return figs + (_serving_figures(jobs, colours, x_axis) if jobs else [])
 

@@ -67,7 +67,8 @@ def summary_table(runs: list[Run]) -> Table:
     for r in runs:
         table.add_column(r.path.name, justify="right")
     sums = [r.summary or {} for r in runs]
-    rows = _facility_rows(runs, sums) + _site_rows(sums) + _hall_rows(sums) + _serving_rows(sums)
+    rows = _facility_rows(runs, sums) + _site_rows(sums) + _fault_rows(sums) + _hall_rows(sums)
+    rows += _serving_rows(sums)
     if not all(r.complete for r in runs):
         rows[1:1] = _flushed_rows(runs)
     for label, vals in rows:
@@ -100,7 +101,10 @@ _SITE_ROWS = (
     ("battery discharge / charge [kWh]", ("battery_discharge_kwh", "battery_charge_kwh")),
     ("battery losses [kWh]", "battery_losses_kwh"),
     ("battery SoC min / max", ("battery_soc_min_frac", "battery_soc_max_frac")),
-    ("share of facility energy: PV / battery", ("pv_share_of_facility_frac", "battery_share_of_facility_frac")),  # noqa: E501
+    (
+        "share of facility energy: PV / battery",
+        ("pv_share_of_facility_frac", "battery_share_of_facility_frac"),
+    ),
     ("peak grid demand, 15 min [kW]", "peak_grid_demand_15min_kw"),
     ("grid carbon [t CO2e] (location-based)", "grid_carbon_t"),
     ("grid carbon, import-weighted mean [g/kWh]", "grid_carbon_mean_g_per_kwh"),
@@ -129,6 +133,48 @@ def _site_rows(sums: list[dict]) -> Rows:
                 cells.append(site.get(key))
         rows.append((f"site: {label}", cells))
     return rows
+
+
+_FAULT_ROWS = (
+    ("start / end [s]", ("start_s", "end_s")),
+    ("to throttle / HW slowdown / shutdown [s]", ("to_throttle_s", "to_slowdown_s", "to_shutdown_s")),
+    ("GPUs throttled / shut down / off, max", ("gpus_throttled_max", "gpus_shut_down_max", "gpus_off_max")),
+    ("hottest GPU / supply [°C]", ("gpu_temp_max_c", "supply_max_c")),
+    ("UPS [kWh] / its SoC floor", ("ups_kwh", "ups_soc_min_frac")),
+    ("generator [kWh]", "generator_kwh"),
+    ("work lost [PFLOP], against the pre-fault rate", "pflop_lost"),
+    ("back to 99 % of the pre-fault rate after [s]", "recovered_s"),
+    ("serving requests moved off lost replicas", "requeued"),
+)
+
+
+def _fault_rows(sums: list[dict]) -> Rows:
+    """What each fault did (runs with faults; aidc.telemetry.faults)."""
+    names = sorted({f["name"] for s in sums for f in s.get("faults") or []})
+    rows: Rows = []
+    for name in names:
+        per_run = [next((f for f in s.get("faults") or [] if f["name"] == name), None) for s in sums]
+        for label, key in _FAULT_ROWS:
+            cells: list[object] = []
+            for f in per_run:
+                if f is None:
+                    cells.append(None)
+                elif isinstance(key, tuple):
+                    cells.append(" / ".join(_fmt(f.get(k), 3 if k.endswith("_frac") else 1) for k in key))
+                else:
+                    cells.append(f.get(key))
+            rows.append((f"fault {name}: {label}", cells))
+        for i, _ in enumerate(next(f for f in per_run if f is not None).get("serving", [])):
+            cells = [_slo_cell(f, i) for f in per_run]
+            rows.append((f"fault {name}: serving job {i}: share within SLO before / during", cells))
+    return rows
+
+
+def _slo_cell(fault: dict | None, job: int) -> object:
+    if fault is None or job >= len(fault.get("serving", [])):
+        return None
+    s = fault["serving"][job]
+    return f"{_fmt(s['served_ok_before_frac'])} / {_fmt(s['served_ok_during_frac'])}"
 
 
 def _flushed_rows(runs: list[Run]) -> Rows:

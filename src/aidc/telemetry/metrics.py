@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from aidc.telemetry.faults import FaultMetrics
 from aidc.units import J_PER_KWH
 
 if TYPE_CHECKING:  # types only: the report imports ENERGY_KEYS without loading the simulator
@@ -306,8 +307,11 @@ class RunMetrics:
         self.halls = {name: _HallAccumulator(name, gpus) for name, gpus in halls}
         self.serving = [_ServingAccumulator(*s) for s in serving]
         self.site = _SiteAccumulator() if components.get("site") else None
+        self.faults = FaultMetrics(components, warmup_s) if components.get("faults") else None
 
     def add(self, rec: StepRecord) -> None:
+        if self.faults is not None:
+            self.faults.add(rec)
         if rec.t_s < self.warmup_s:
             states = [sv for h in rec.halls for sv in h.state.serving]
             for acc, sv in zip(self.serving, states, strict=True):
@@ -366,4 +370,5 @@ class RunMetrics:
             "halls": [a.summary() for a in self.halls.values()],
             "serving": [a.summary(r) for a, r in zip(self.serving, serving_results, strict=True)],
             "site": self.site.summary(e["facility"]) if self.site else None,
+            "faults": self.faults.summary(serving_results) if self.faults else None,
         }

@@ -45,6 +45,15 @@ def facility_row(rec: StepRecord) -> dict[str, float]:
             "grid_carbon_g_per_kwh": o.carbon_g_per_kwh,  # the step's mean; null without signals
             "grid_price_usd_per_mwh": o.price_usd_per_mwh,
         }
+    if (b := rec.backup) is not None and rec.faults is not None:  # a run with faults
+        row |= {
+            "utility_w": rec.supplies.utility_w,
+            "generator_w": rec.supplies.generator_w,
+            "ups_w": b.ups_w,
+            "ups_charge_w": b.ups_charge_w,
+            "ups_soc_frac": b.ups_soc_frac,
+            "faults_active": len(rec.faults.active),
+        }
     return row
 
 
@@ -73,6 +82,7 @@ def _hall_row(t_s: float, h: HallRecord) -> dict[str, Any]:
         "heat_rejection_w": po.heat_rejection_w,
         "supply_air_c": po.supply_air_c,
         "liquid_supply_c": po.liquid_supply_c,
+        "loop_c": po.loop_c,
         "free_cooling_frac": po.free_cooling_frac,
         "gpu_temp_mean_c": float(t.mean()),
         "gpu_temp_p50_c": float(p50),
