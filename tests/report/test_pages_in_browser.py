@@ -16,7 +16,10 @@ from fake_runs import year_run
 from aidc.api import run_scenario
 from aidc.control.api import episodes, write_evaluation
 from aidc.report.html import write_report
+from aidc.report.power_quality import write_power_quality
 from aidc.scenario import validate_scenario
+from aidc.sim.build import build_simulation
+from aidc.sim.power_quality import Mitigations, training_power_quality
 from conftest import example_dict
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install playwright")
@@ -76,6 +79,14 @@ def _faults_report(tmp: Path) -> Path:
     return write_report(run_scenario(validate_scenario(d), tmp / "run"), tmp / "report.html")
 
 
+def _power_quality(tmp: Path) -> Path:
+    """A training job's swings raw and mitigated (waveforms and spectra)."""
+    sim = build_simulation(validate_scenario(example_dict("demand_response_256.toml")))
+    mitigations = Mitigations(floor_frac=0.65, ramp_w_per_s=2000.0, battery_kw=150.0, battery_kwh=5.0)
+    result = training_power_quality(sim, 0, 0, seconds=60.0, sample_hz=100.0, mitigations=mitigations)
+    return write_power_quality(result, tmp / "power.html", "power quality")
+
+
 def _year_report(tmp: Path) -> Path:
     return write_report(year_run(tmp / "run"), tmp / "report.html")
 
@@ -104,6 +115,7 @@ PAGES = {
     "run report": _short_run_report,
     "run report, PV and battery": _site_report,
     "run report, faults": _faults_report,
+    "power quality": _power_quality,
     "run report, a year": _year_report,
     "evaluation": _evaluation,
 }
