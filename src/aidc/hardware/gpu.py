@@ -259,11 +259,20 @@ _SERIES_BELOW = 1e-3
 
 
 def _relaxation_weights(x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """φ(x) = (1 − e^(−x))/x and ψ(x) = (1 − φ(x))/x, with φ(0) = 1 and ψ(0) = 1/2."""
+    """φ(x) = (1 − e^(−x))/x and ψ(x) = (1 − φ(x))/x, with φ(0) = 1 and ψ(0) = 1/2: the closed
+    forms, then the Taylor series where |x| is small (rare: only a sink that conducts next to
+    nothing within the step; the hot path pays for one test)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = -np.expm1(-x) / x
+        psi = (1.0 - phi) / x
     small = np.abs(x) < _SERIES_BELOW
-    safe = np.where(small, 1.0, x)
-    phi = np.where(small, 1.0 - x / 2.0 + x * x / 6.0 - x**3 / 24.0, -np.expm1(-safe) / safe)
-    psi = np.where(small, 0.5 - x / 6.0 + x * x / 24.0 - x**3 / 120.0, (1.0 - phi) / safe)
+    if small.any():
+        xs = x[small]
+        phi = np.where(small, 0.0, phi)
+        psi = np.where(small, 0.0, psi)
+        phi[small] = 1.0 - xs / 2.0 + xs * xs / 6.0 - xs**3 / 24.0
+        psi[small] = 0.5 - xs / 6.0 + xs * xs / 24.0 - xs**3 / 120.0
     return phi, psi
 
 
