@@ -27,6 +27,9 @@ def _by_load(rep: Replica) -> tuple[int, int]:
 def least_loaded(replicas: Sequence[Replica]) -> Replica | None:
     """The replica with the fewest outstanding requests (the lowest index on a tie) of those up;
     None when every one is down."""
+    best = min(replicas, key=_by_load)
+    if not best.down:  # the usual case: no replica is down
+        return best
     return min((r for r in replicas if not r.down), key=_by_load, default=None)
 
 
