@@ -36,6 +36,7 @@ from aidc.scenario import (
     ThermalConfig,
     TrainingJob,
 )
+from aidc.scenario.faults import FaultComponent
 
 MAX_GPUS = 64
 AZURE_LONGEST_PROMPT = 14_050  # tokens, azure-conv; azure-code's is 7,437
@@ -285,6 +286,37 @@ def hall(draw, index: int, dt_s: float, files: dict[str, str]) -> dict:
 
 
 @st.composite
+def faults(draw, halls: list[dict], duration_s: float) -> list[dict]:
+    """Zero to three faults of any kind inside the run (a conditional one now and then)."""
+    out = []
+    for i in range(draw(st.integers(0, 3))):
+        component = draw(st.sampled_from(typing.get_args(FaultComponent)))
+        f: dict[str, Any] = {
+            "name": f"fault-{i}",
+            "component": component,
+            "start_s": draw(st.floats(0.0, duration_s)),
+        }
+        if draw(st.booleans()):
+            f["duration_s"] = draw(st.floats(0.5, 2.0 * duration_s))
+        if component != "utility":
+            hall = draw(st.sampled_from([None, *halls]))
+            if hall is not None:
+                f["hall"] = hall["name"]
+            f["lost_frac"] = draw(st.floats(0.01, 1.0))
+        if component == "gpu":
+            size = min(
+                h["rows"] * h["racks_per_row"] * h["nodes_per_rack"] * h["node"]["gpus_per_node"]
+                for h in (halls if hall is None else [hall])
+            )
+            f["gpus"] = draw(st.integers(1, size))
+            f["first_gpu"] = draw(st.integers(0, size - f["gpus"]))
+        if draw(st.integers(0, 4)) == 0:
+            f["trigger_dry_bulb_above_c"] = draw(st.floats(-20.0, 45.0))
+        out.append(f)
+    return out
+
+
+@st.composite
 def valid_scenario(draw) -> tuple[dict, dict[str, str]]:
     """A scenario and the data files it names (file name → contents), to be written beside it."""
     files: dict[str, str] = {}
@@ -303,4 +335,5 @@ def valid_scenario(draw) -> tuple[dict, dict[str, str]]:
     }
     if draw(st.booleans()):
         data["telemetry"] = {"sample_s": dt_s * draw(st.floats(1.0, 10.0)), "per_gpu": draw(st.booleans())}
+    data["faults"] = draw(faults(data["halls"], duration_s))
     return data, files

@@ -7,7 +7,7 @@ each rejecting to ambient with a trim chiller, with their coolant as a thermal m
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from aidc.facility.chillers import ChillerCurves
 from aidc.facility.cooling_air import AirPlant
@@ -23,42 +23,51 @@ from aidc.facility.thermal_mass import (
 from aidc.units import CP_WATER_J_KGK, RHO_WATER_KG_M3
 
 
+class WarmWaterLoop(Protocol):
+    """What :func:`warm_water_loop_step` reads of a plant: its setpoint and range, its heat
+    rejection and trim chillers, and its loop's heat capacity and last state."""
+
+    facility_supply_temp_c: float
+    fws_delta_t_k: float
+    heat_rejection: HeatRejection
+    chiller: ChillerCurves
+    chiller_units: int
+    unit_capacity_w: float
+    loop_j_k: float
+    last: PlantOutputs
+
+
 def warm_water_loop_step(
-    loop_c: float,
+    plant: WarmWaterLoop,
     heat_in_w: float,
     running: Availability,
-    capacitance_j_k: float,
-    setpoint_c: float,
-    range_k: float,
-    rejection: HeatRejection,
-    chiller: ChillerCurves,
-    chiller_units: int,
-    unit_capacity_w: float,
-    weather: tuple[float, float, float],
+    dry_bulb_c: float,
+    wet_bulb_c: float,
+    dt_s: float,
 ) -> tuple[HeldMassStep, float, float, float, float]:
-    """A warm-water loop held at ``setpoint_c`` by heat rejection with a trim chiller in series
+    """A warm-water loop held at its setpoint by heat rejection with a trim chiller in series
     (:func:`~aidc.facility.equipment.reject_with_trim_chiller`), over the equipment running.
 
     Its capacity is the cooler's free share of the heat coming in plus the running chillers'
-    rated capacity, all of it only while the coolers and pumps run. ``weather`` is (dry-bulb
-    [°C], wet-bulb [°C], dt [s]). Returns the loop's step, chiller and heat-rejection fan power
-    [W], water [kg] and the free-cooling share [0–1].
+    rated capacity, all of it only while the coolers and pumps run. Returns the loop's step,
+    chiller and heat-rejection fan power [W], water [kg] and the free-cooling share [0–1].
     """
-    dry_bulb_c, wet_bulb_c, dt_s = weather
+    setpoint_c, rejection = plant.facility_supply_temp_c, plant.heat_rejection
     _, leaving_c, _ = rejection.step(heat_in_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
-    free = 1.0 - min(max(leaving_c - setpoint_c, 0.0) / range_k, 1.0)
+    free = 1.0 - min(max(leaving_c - setpoint_c, 0.0) / plant.fws_delta_t_k, 1.0)
     rejecting = running.heat_rejection * (1.0 if running.pumps else 0.0)
-    capacity = rejecting * (free * heat_in_w + running.chillers * unit_capacity_w * chiller_units)
-    loop = held_mass_step(loop_c, setpoint_c, heat_in_w, capacity, capacitance_j_k, dt_s)
+    chillers_w = running.chillers * plant.unit_capacity_w * plant.chiller_units
+    capacity = rejecting * (free * heat_in_w + chillers_w)
+    loop = held_mass_step(plant.last.loop_c, setpoint_c, heat_in_w, capacity, plant.loop_j_k, dt_s)
     removed = None if loop.removed_w == heat_in_w else loop.removed_w
     chiller_w, rej_w, water, free = reject_with_trim_chiller(
         heat_in_w,
         rejection,
-        chiller,
-        chiller_units,
-        unit_capacity_w,
+        plant.chiller,
+        plant.chiller_units,
+        plant.unit_capacity_w,
         setpoint_c,
-        range_k,
+        plant.fws_delta_t_k,
         dry_bulb_c,
         wet_bulb_c,
         dt_s,
@@ -155,17 +164,7 @@ class LiquidPlant:
         flow = self.coolant_flow_frac(running)
         heat_in = heat_to_liquid_w if running.pumps else 0.0
         loop, chiller_w, rej_w, water, free = warm_water_loop_step(
-            self.last.loop_c,
-            heat_in,
-            running,
-            self.loop_j_k,
-            self.facility_supply_temp_c,
-            self.fws_delta_t_k,
-            self.heat_rejection,
-            self.chiller,
-            self.chiller_units,
-            self.unit_capacity_w,
-            (dry_bulb_c, wet_bulb_c, dt_s),
+            self, heat_in, running, dry_bulb_c, wet_bulb_c, dt_s
         )
         if self.flow_frac is None:
             tcs_flow = heat_in / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k)
@@ -278,17 +277,7 @@ class ImmersionPlant:
         in a stopped tank is not resolved: an optimistic simplification for pump faults)."""
         heat = heat_to_liquid_w + heat_to_air_w
         loop, chiller_w, rej_w, water, free = warm_water_loop_step(
-            self.last.loop_c,
-            heat,
-            running,
-            self.loop_j_k,
-            self.facility_supply_temp_c,
-            self.fws_delta_t_k,
-            self.heat_rejection,
-            self.chiller,
-            self.chiller_units,
-            self.unit_capacity_w,
-            (dry_bulb_c, wet_bulb_c, dt_s),
+            self, heat, running, dry_bulb_c, wet_bulb_c, dt_s
         )
         fluid_flow = loop.removed_w / (self.fluid_density_kg_m3 * self.fluid_cp_j_kgk * self.fluid_delta_t_k)
         fws_flow = loop.removed_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k)

@@ -123,16 +123,18 @@ def _site_rows(sums: list[dict]) -> Rows:
         return []
     rows: Rows = []
     for label, key in _SITE_ROWS:
-        cells: list[object] = []
-        for site in sites:
-            if site is None:
-                cells.append(None)
-            elif isinstance(key, tuple):
-                cells.append(" / ".join(_fmt(site.get(k)) for k in key))
-            else:
-                cells.append(site.get(key))
-        rows.append((f"site: {label}", cells))
+        rows.append((f"site: {label}", [_cell(site, key) for site in sites]))
     return rows
+
+
+def _cell(record: dict | None, key: str | tuple[str, ...], digits: int = 3) -> object:
+    """One table cell of a summary section: its value, several joined by " / ", or None; in a
+    joined cell a share (``_frac``) keeps three digits whatever ``digits`` is."""
+    if record is None:
+        return None
+    if isinstance(key, tuple):
+        return " / ".join(_fmt(record.get(k), 3 if k.endswith("_frac") else digits) for k in key)
+    return record.get(key)
 
 
 _FAULT_ROWS = (
@@ -155,14 +157,7 @@ def _fault_rows(sums: list[dict]) -> Rows:
     for name in names:
         per_run = [next((f for f in s.get("faults") or [] if f["name"] == name), None) for s in sums]
         for label, key in _FAULT_ROWS:
-            cells: list[object] = []
-            for f in per_run:
-                if f is None:
-                    cells.append(None)
-                elif isinstance(key, tuple):
-                    cells.append(" / ".join(_fmt(f.get(k), 3 if k.endswith("_frac") else 1) for k in key))
-                else:
-                    cells.append(f.get(key))
+            cells = [_cell(f, key, digits=1) for f in per_run]
             rows.append((f"fault {name}: {label}", cells))
         for i, _ in enumerate(next(f for f in per_run if f is not None).get("serving", [])):
             cells = [_slo_cell(f, i) for f in per_run]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -80,6 +80,21 @@ def _dry_cooler() -> HeatRejectionConfig:
     return HeatRejectionConfig(type="dry_cooler", design_approach_k=8.0, specific_fan_power_w_per_kw=25.0)
 
 
+def _chiller_restart_s() -> Any:
+    return Field(
+        300.0,
+        ge=0.0,
+        le=7200.0,
+        description="power back to chillers cooling again; 45 s best case (Trane RTAE IOM), 2–8 min typical",
+    )
+
+
+def _facility_water_l() -> Any:
+    return Field(
+        None, ge=1.0, le=1e8, description="facility water in the loop; 2.5 min of design flow if omitted"
+    )
+
+
 class AirCoolingConfig(FrozenModel):
     type: Literal["air"] = "air"
     supply_air_temp_c: float = Field(24.0, ge=10.0, le=35.0, description="ASHRAE TC9.9 recommended 18–27 °C")
@@ -101,12 +116,7 @@ class AirCoolingConfig(FrozenModel):
     heat_rejection: HeatRejectionConfig = Field(default_factory=_tower)
     pump_head_kpa: float = Field(250.0, gt=0.0, le=2000.0)
     pump_efficiency_frac: float = Field(0.7, gt=0.1, le=0.95)
-    chiller_restart_s: float = Field(
-        300.0,
-        ge=0.0,
-        le=7200.0,
-        description="power back to chillers cooling again; 45 s best case (Trane RTAE IOM), 2–8 min typical",
-    )
+    chiller_restart_s: float = _chiller_restart_s()
     chw_loop_volume_l: float | None = Field(
         None, ge=1.0, le=1e8, description="chilled water in the loop; 2.5 min of design flow if omitted"
     )
@@ -129,15 +139,8 @@ class LiquidCoolingConfig(FrozenModel):
     chiller: ChillerName = "mcquay-pfh-2124kw-6.03cop"
     chiller_units: int = Field(2, ge=1, le=64)
     residual_air: AirCoolingConfig = Field(default_factory=AirCoolingConfig)
-    chiller_restart_s: float = Field(
-        300.0,
-        ge=0.0,
-        le=7200.0,
-        description="power back to chillers cooling again; 45 s best case (Trane RTAE IOM), 2–8 min typical",
-    )
-    loop_volume_l: float | None = Field(
-        None, ge=1.0, le=1e8, description="facility water in the loop; 2.5 min of design flow if omitted"
-    )
+    chiller_restart_s: float = _chiller_restart_s()
+    loop_volume_l: float | None = _facility_water_l()
 
 
 class ImmersionCoolingConfig(FrozenModel):
@@ -158,18 +161,11 @@ class ImmersionCoolingConfig(FrozenModel):
     heat_rejection: HeatRejectionConfig = Field(default_factory=_dry_cooler)
     chiller: ChillerName = "mcquay-pfh-2124kw-6.03cop"
     chiller_units: int = Field(2, ge=1, le=64)
-    chiller_restart_s: float = Field(
-        300.0,
-        ge=0.0,
-        le=7200.0,
-        description="power back to chillers cooling again; 45 s best case (Trane RTAE IOM), 2–8 min typical",
-    )
+    chiller_restart_s: float = _chiller_restart_s()
     fluid_volume_l: float | None = Field(
         None, ge=1.0, le=1e8, description="fluid in the tanks; 9 L per kW of design heat if omitted"
     )
-    loop_volume_l: float | None = Field(
-        None, ge=1.0, le=1e8, description="facility water in the loop; 2.5 min of design flow if omitted"
-    )
+    loop_volume_l: float | None = _facility_water_l()
 
 
 CoolingConfig = Annotated[
