@@ -57,13 +57,21 @@ def _short_run_report(tmp: Path) -> Path:
 
 
 def _site_report(tmp: Path) -> Path:
-    """A liquid hall with PV and a battery at the meter for a day (the energy-sources figure)."""
+    """A liquid hall with PV and a battery at the meter for a day (the energy-sources figure),
+    with grid signals (a synthetic daily shape, only to draw: aidc ships no grid data)."""
     d = example_dict("cooling_matters_liquid.toml")
     d["duration_s"], d["warmup_s"], d["dt_s"] = 86400.0, 0.0, 300.0
     d["weather"] = {"climate": "greensboro-nc", "start": "06-01 00:00"}
+    hours = np.arange(8760)
+    carbon = 400.0 + 150.0 * np.cos(2 * np.pi * (hours % 24 - 3) / 24)
+    price = 40.0 + 30.0 * np.sin(2 * np.pi * (hours % 24 - 9) / 24)
+    signals = tmp / "grid.csv"
+    rows = [f"{h},{c:.1f},{p:.2f}" for h, c, p in zip(hours, carbon, price, strict=True)]
+    signals.write_text("hour_of_year,carbon_g_per_kwh,price_usd_per_mwh\n" + "\n".join(rows) + "\n")
     d["site"] = {
         "pv": {"dc_capacity_kw": 20.0},
         "battery": {"capacity_kwh": 40.0, "max_charge_kw": 10.0, "max_discharge_kw": 10.0},
+        "grid_signals_file": str(signals),
     }
     return write_report(run_scenario(validate_scenario(d), tmp / "run"), tmp / "report.html")
 

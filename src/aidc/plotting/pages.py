@@ -64,6 +64,8 @@ QUANTITIES = {
     "percent": Quantity(".1f", 100.0, from_zero=True),
     "rate": Quantity(",.1f", 1.0, from_zero=True),
     "count": Quantity(",.0f", 1.0, from_zero=True, integer=True),
+    "carbon_g_per_kwh": Quantity(",.0f", 10.0, from_zero=True),
+    "price_usd_per_mwh": Quantity(",.1f", 1.0),  # prices can be negative
 }
 
 

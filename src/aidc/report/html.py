@@ -209,14 +209,29 @@ def _ride_through_figure(
     return _layout(fig, "Ride-through: temperatures and power sources through the faults", x_axis, rows=3)
 
 
-_SITE_COLUMNS = ("t_s", "facility_w", "grid_w", "pv_w", "battery_w", "battery_soc_frac", "event_cap_w")
+_SIGNALS = (  # column, label with its unit, the plotting unit, colour
+    ("grid_carbon_g_per_kwh", "carbon [g/kWh]", "carbon_g_per_kwh", "#2ca02c"),
+    ("grid_price_usd_per_mwh", "price [$/MWh]", "price_usd_per_mwh", "#9467bd"),
+)
+_SITE_COLUMNS = (
+    *("t_s", "facility_w", "grid_w", "pv_w", "battery_w", "battery_soc_frac", "event_cap_w"),
+    *(col for col, _, _, _ in _SIGNALS),
+)
 _SOURCE_COLOURS = {"grid": "#7f7f7f", "PV": "#f2b701", "battery": "#3a86ff", "facility load": "#000000"}
 
 
 def _site_figure(site: Columns, x_axis: dict) -> go.Figure:
     """Where the facility's power came from (grid, PV, battery: stacked, so the top is the load),
-    the PV that went elsewhere, and the battery's state of charge."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.7, 0.3])
+    the PV that went elsewhere, the battery's state of charge, and the grid's carbon intensity
+    and price over the run when the scenario has grid signals."""
+    signals = [
+        (col, label, unit, colour)
+        for col, label, unit, colour in _SIGNALS
+        if np.isfinite(site.get(col, np.array([])).astype(np.float64)).any()  # null without signals
+    ]
+    rows = 2 + len(signals)
+    heights = [0.45, 0.15, *([0.4 / len(signals)] * len(signals))] if signals else [0.7, 0.3]
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=heights)
     load = site["facility_w"]
     pv_to_load = np.minimum(site["pv_w"], load)  # PV meets the load first (aidc.facility.site)
     discharge = np.maximum(site["battery_w"], 0.0)
@@ -247,7 +262,11 @@ def _site_figure(site: Columns, x_axis: dict) -> go.Figure:
         fig.add_trace(_line(site["t"], 100.0 * soc, "battery SoC", "#3a86ff"), row=2, col=1)
     fig.update_yaxes(**y_axis("power_kw", "power [kW]", *_drawn(fig, "y")), row=1, col=1)
     fig.update_yaxes(**y_axis("percent", "state of charge [%]", *_drawn(fig, "y2")), row=2, col=1)
-    return _layout(fig, "Energy at the meter: grid, PV and battery", x_axis, rows=2)
+    for row, (col, label, unit, colour) in enumerate(signals, start=3):
+        fig.add_trace(_line(site["t"], site[col].astype(np.float64), f"grid {label}", colour), row=row, col=1)
+        fig.update_yaxes(**y_axis(unit, label, *_drawn(fig, f"y{row}")), row=row, col=1)
+    title = "Energy at the meter: grid, PV and battery" + (", and the grid's signals" if signals else "")
+    return _layout(fig, title, x_axis, rows=rows)
 
 
 def _temperature_figure(halls: Groups, colours: dict[str, str], x_axis: dict) -> go.Figure:
