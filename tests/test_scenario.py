@@ -341,6 +341,7 @@ UNITLESS = {
     *("demand_response", "grid_signals_file"),
     *("faults", "component", "hall", "gpus", "first_gpu", "redundancy", "ups_chemistry", "generator"),
     "cooling_on_ups",
+    "flexible",
 }
 
 

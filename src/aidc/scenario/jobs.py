@@ -57,6 +57,13 @@ class TrainingJob(_Job):
     mfu_compute_frac: float = Field(
         0.5, gt=0.0, le=1.0, description="fraction of peak during the compute phase"
     )
+    flexible: bool = Field(False, description="may be paused and resumed by a site controller")
+    checkpoint_s: float = Field(
+        60.0, ge=0.0, le=86_400.0, description="writing a checkpoint before a pause (assumption)"
+    )
+    restore_s: float = Field(
+        120.0, ge=0.0, le=86_400.0, description="reading it back on resume (assumption)"
+    )
 
 
 class IdleJob(_Job):

@@ -24,7 +24,7 @@ from aidc.facility.storage import Battery, BatterySpec
 from aidc.hardware.catalog import GPUSpec
 from aidc.hardware.gpu import boost_clock_limit, gpu_power, hardware_slowdown_factor, power_limit_governor
 from aidc.scenario import TrainingJob
-from aidc.sim.engine import Simulation
+from aidc.sim.engine import Simulation, StepRecord
 from aidc.units import J_PER_KWH
 
 FloatArray = NDArray[np.float64]
@@ -187,6 +187,16 @@ def swing_figures(load_w: FloatArray, sample_hz: float, baseline_j: float) -> di
     }
 
 
+def _warm(sim: Simulation, until_s: float) -> StepRecord:
+    """Step ``sim`` from its start through ``until_s`` (at least one step); the last record."""
+    rec = None
+    for rec in sim.run():
+        if rec.t_s + rec.dt_s >= until_s + rec.dt_s:
+            break
+    assert rec is not None  # a scenario has at least one step
+    return rec
+
+
 def training_power_quality(
     sim: Simulation,
     hall: int,
@@ -204,11 +214,7 @@ def training_power_quality(
     if not isinstance(cfg, TrainingJob):
         raise ValueError(f"halls.{hall}.jobs.{job} is a {cfg.type} job; power quality needs a training job")
     gpus = scenario.halls[hall].job_gpus()[job]
-    rec = None
-    for rec in sim.run():
-        if rec.t_s + rec.dt_s >= max(scenario.warmup_s, cfg.start_s + rec.dt_s):
-            break
-    assert rec is not None  # a scenario has at least one step
+    rec = _warm(sim, max(scenario.warmup_s, cfg.start_s))
     h = sim.halls[hall]
     node = h.node
     temp = float(np.mean(h.state().temp_c[gpus]))

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from aidc.scenario import BurnJob, HallConfig, IdleJob, ServingJob, TrainingJob
 from aidc.workload.demand import ClockLimits, Demand, off_share
+from aidc.workload.pause import JobSchedule
 from aidc.workload.serving.deploy import ServingRun
 from aidc.workload.steptime import Device
 
@@ -55,6 +56,7 @@ class HallWorkload:
         self.job_names: list[str] = []
         self.serving: list[ServingRun] = []
         self._lockstep: list[slice] = []  # training jobs: all their GPUs wait for the slowest
+        self.schedules: dict[str, tuple[slice, JobSchedule]] = {}  # flexible jobs: pause / resume
         serving = serving or {}
         for j, (job, sl) in enumerate(zip(hall.jobs, hall.job_gpus(), strict=True)):
             self.job_names.append(job.name)
@@ -71,6 +73,8 @@ class HallWorkload:
                 self.tflops_at_max[sl] = peak * job.mfu_frac
             elif isinstance(job, TrainingJob):
                 self._lockstep.append(sl)
+                if job.flexible:
+                    self.schedules[job.name] = (sl, JobSchedule(job.checkpoint_s, job.restore_s))
                 self.t_c0[sl] = job.compute_s_at_max_clock
                 self.t_m[sl] = job.comm_s
                 self.a_c[sl] = job.compute_activity_frac
@@ -129,6 +133,40 @@ class HallWorkload:
             share[sl] = share[sl].max(initial=0.0)
         return share
 
+    def _paused(
+        self, t_s: float, dt_s: float, resident: FloatArray, activity: FloatArray, tflops: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, bool]:
+        """Flexible jobs' shares of the step training, saving or restoring, and idle: resident is
+        training plus I/O, at the communication activity while in I/O; TFLOPS (per resident
+        second, scaled by the caller) only from training. True if any job is not training
+        throughout."""
+        resident, activity, tflops = resident.copy(), activity.copy(), tflops.copy()
+        partial = False
+        for sl, schedule in self.schedules.values():
+            run, io = schedule.shares(t_s, dt_s)
+            if run >= 1.0:
+                continue
+            partial = True
+            busy = run + io
+            activity[sl] = (run * activity[sl] + io * self.a_m[sl]) / busy if busy > 0.0 else 0.0
+            tflops[sl] = tflops[sl] * run / busy if busy > 0.0 else 0.0
+            resident[sl] = resident[sl] * busy
+        return resident, activity, tflops, partial
+
+    def pause(self, job: str, t_s: float) -> None:
+        """Pause flexible job ``job`` from ``t_s`` (a checkpoint first)."""
+        self._schedule(job).pause(t_s)
+
+    def resume(self, job: str, t_s: float) -> None:
+        """Resume flexible job ``job`` from ``t_s`` (a restore first)."""
+        self._schedule(job).resume(t_s)
+
+    def _schedule(self, job: str) -> JobSchedule:
+        if job not in self.schedules:
+            flexible = ", ".join(self.schedules) or "none"
+            raise ValueError(f"job {job!r} is not a flexible training job; flexible jobs: {flexible}")
+        return self.schedules[job][1]
+
     def demand(self, t_s: float, dt_s: float, clocks: ClockLimits) -> Demand:
         """Run ``[t_s, t_s + dt_s)`` at the clocks ``clocks`` allows: the coupling contract
         (:mod:`aidc.workload.demand`)."""
@@ -139,6 +177,9 @@ class HallWorkload:
         resident = self.resident_frac(t_s, dt_s)
         if clocks.off is not None:
             resident = resident * (1.0 - self._off_share(clocks.off, t_s, dt_s))
+        paused = False
+        if self.schedules:
+            resident, activity, tflops, paused = self._paused(t_s, dt_s, resident, activity, tflops)
         tflops = tflops * resident
         limited = (clock < clocks.ceiling_mhz - 1.0).astype(np.float64)
         if self.serving:
@@ -152,5 +193,5 @@ class HallWorkload:
             activity = np.where(idle, 0.0, activity)
             clock = np.where(idle, self.clock_idle_mhz, clock)
             limited = np.where(idle, 0.0, limited)
-        partial = bool(self.serving) or self._resident_key[0] != self._resident_key[1]
+        partial = bool(self.serving) or paused or self._resident_key[0] != self._resident_key[1]
         return Demand(resident, activity, clock, limited, tflops, partial)
