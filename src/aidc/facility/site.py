@@ -108,6 +108,9 @@ class Site:
         self.grid_limit_w, self.export_allowed = grid_limit_w, export_allowed
         self.signals, self.start_hour_of_year = signals, start_hour_of_year
         self._last: SiteOutputs | None = None
+        # a controller's battery request at the bus [W] (+ discharge), held until changed; None:
+        # the dispatch policy decides (aidc.control.site_env sets it)
+        self.battery_command_w: float | None = None
 
     def config(self) -> dict[str, object]:
         return {
@@ -145,7 +148,8 @@ class Site:
             rule, limit_w = (self._rule, self.grid_limit_w)
             if event_cap_w is not None:
                 rule, limit_w = dispatch_demand_response, min(event_cap_w, self.grid_limit_w)
-            b = self.battery.step(rule(net_w, self.battery.spec.max_charge_kw * 1e3, limit_w), dt_s)
+            request = rule(net_w, self.battery.spec.max_charge_kw * 1e3, limit_w)
+            b = self.battery.step(request if self.battery_command_w is None else self.battery_command_w, dt_s)
             battery_w, losses_w, soc = b.bus_power_w, b.losses_j / dt_s, b.soc_frac
         pv_used = min(pv_w, facility_w)
         surplus = pv_w - pv_used

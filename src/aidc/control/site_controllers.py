@@ -1,0 +1,110 @@
+"""Controllers for site power (:class:`~aidc.control.site_env.SitePowerEnv`), by name
+(:data:`SITE_CONTROLLERS`). Each reads the :class:`~aidc.control.site_env.SiteObservation` and the
+environment's static facts (ratings, GPU counts, the scenario's grid signals) and returns an
+action in the environment's ``[-1, 1]`` space.
+
+* ``hold``: no lever moves: the battery idles, the GPUs at their highest cap, every job runs.
+* ``follow-cap``: the greedy baseline for demand response. During a call the battery discharges
+  what exceeds the cap; what it cannot cover lowers every GPU's cap by an integral rule; with the
+  caps at their lowest and the site still over, flexible jobs pause. Outside calls the battery
+  recharges at a fifth of its rating and every lever returns.
+* ``carbon-threshold``: Sukprasert et al.'s threshold policy ("On the Limitations of
+  Carbon-Aware Temporal and Spatial Workload Shifting in the Cloud", EuroSys 2024): flexible jobs
+  pause while the grid's carbon intensity is above a percentile of the run's own signal (an
+  oracle of the day ahead: the scenario's signal file, not a forecast) and run below it; the
+  battery charges below and discharges above. It meets calls as ``follow-cap`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from aidc.control.site_env import SiteObservation, SitePowerEnv
+
+CAP_GAIN = 0.5
+"""Share of a step's excess over the cap the GPU caps take back per step (an integral gain; a
+design choice: a call is met within a few 15-minute steps without oscillating)."""
+RECHARGE_FRAC = 0.2
+"""Battery recharge outside calls, as a share of its charge rating."""
+
+
+class Hold:
+    def __init__(self, env: SitePowerEnv):
+        self.n = len(env.flexible)
+
+    def act(self, obs: SiteObservation) -> np.ndarray:
+        return np.array([0.0, 1.0, *([-1.0] * self.n)], dtype=np.float32)
+
+
+class FollowCap:
+    def __init__(self, env: SitePowerEnv):
+        self.n = len(env.flexible)
+        battery = env.sim.site.battery if env.sim is not None else None
+        self.battery_kw = battery.spec.max_discharge_kw if battery is not None else 0.0
+        self.soc_floor = battery.spec.soc_min_frac if battery is not None else 1.0
+        halls = env.sim.halls
+        self.gpu_range_kw = sum(h.n * (h.spec.power_cap_max_w - h.spec.power_cap_min_w) for h in halls) / 1e3
+        self.share = 1.0  # the GPU caps, in the action's units
+        self.pause = False
+
+    def act(self, obs: SiteObservation) -> np.ndarray:
+        if obs.cap_kw <= 0.0:
+            self.share, self.pause = 1.0, False
+            recharge = -RECHARGE_FRAC if obs.battery_soc_frac < 0.9 else 0.0
+            return self._action(recharge)
+        need_kw = obs.facility_kw - obs.pv_kw - obs.cap_kw  # what the grid must not carry
+        battery_kw = self.battery_kw if obs.battery_soc_frac > self.soc_floor + 0.01 else 0.0  # not empty
+        battery = float(np.clip(need_kw / battery_kw, 0.0, 1.0)) if battery_kw else 0.0
+        left_kw = need_kw - battery * battery_kw
+        self.share = float(np.clip(self.share - CAP_GAIN * 2.0 * left_kw / self.gpu_range_kw, -1.0, 1.0))
+        if self.share <= -1.0 and left_kw > 0.0:
+            self.pause = True
+        return self._action(battery)
+
+    def _action(self, battery: float) -> np.ndarray:
+        pause = 1.0 if self.pause else -1.0
+        return np.array([battery, self.share, *([pause] * self.n)], dtype=np.float32)
+
+
+class CarbonThreshold(FollowCap):
+    def __init__(self, env: SitePowerEnv, percentile: float = 50.0):
+        super().__init__(env)
+        signals = env.sim.site.signals
+        self.threshold = None
+        if signals is not None:
+            hours = env.sim.start_hour + np.arange(0.0, env.scenario.duration_s / 3600.0, 1.0)
+            values = [signals.mean(h, 1.0)[0] for h in hours]
+            self.threshold = float(np.percentile(values, percentile))
+
+    def act(self, obs: SiteObservation) -> np.ndarray:
+        action = super().act(obs)
+        if self.threshold is None or obs.cap_kw > 0.0:
+            return action
+        dirty = obs.carbon_g_per_kwh > self.threshold
+        action[0] = 1.0 if dirty else (-1.0 if obs.battery_soc_frac < 0.95 else 0.0)
+        action[2:] = 1.0 if dirty else -1.0
+        return action
+
+
+SITE_CONTROLLERS: dict[str, Callable[[SitePowerEnv], Hold | FollowCap]] = {
+    "hold": Hold,
+    "follow-cap": FollowCap,
+    "carbon-threshold": CarbonThreshold,
+}
+"""Site-power controllers by name: (an environment after ``reset``) → controller."""
+
+
+def run_site_controller(env: SitePowerEnv, name: str) -> dict[str, float]:
+    """One episode of controller ``name`` on ``env``; the totals of the step infos and the reward."""
+    env.reset(seed=0)
+    controller = SITE_CONTROLLERS[name](env)
+    totals: dict[str, float] = {"reward": 0.0}
+    while True:
+        _, reward, terminated, truncated, info = env.step(controller.act(env.site_observation))
+        totals["reward"] += reward
+        for k, v in info.items():
+            totals[k] = totals.get(k, 0.0) + v
+        if terminated or truncated:
+            return totals

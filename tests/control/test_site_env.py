@@ -1,0 +1,81 @@
+"""aidc/SitePower-v0: Gymnasium's contract, determinism, the levers, and the site controllers
+against each other (follow-cap meets a call that hold breaks; carbon-threshold cuts carbon)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import aidc.control  # noqa: F401  (registers the environments)
+from aidc.control.site_controllers import SITE_CONTROLLERS, run_site_controller
+from aidc.control.site_env import SitePowerEnv
+from aidc.scenario import validate_scenario
+from conftest import example_dict
+
+
+def test_the_registered_environment_passes_gymnasiums_checks():
+    env = gym.make("aidc/SitePower-v0")
+    check_env(env.unwrapped, skip_render_check=True)
+    assert env.action_space.shape == (3,)  # battery, GPU caps, one flexible job
+
+
+def test_two_environments_with_one_seed_and_one_action_sequence_agree():
+    rng = np.random.default_rng(7)
+    actions = rng.uniform(-1.0, 1.0, (6, 3)).astype(np.float32)
+    runs = []
+    for _ in range(2):
+        env = SitePowerEnv()
+        obs, _ = env.reset(seed=3)
+        trace = [obs]
+        for a in actions:
+            obs, reward, *_ = env.step(a)
+            trace += [obs, np.array([reward])]
+        runs.append(np.concatenate(trace))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_the_levers_move_the_battery_the_caps_and_the_job():
+    env = SitePowerEnv()
+    env.reset(seed=0)
+    _, _, _, _, full = env.step(np.array([0.0, 1.0, -1.0], np.float32))
+    obs, _, _, _, capped = env.step(np.array([1.0, -1.0, 1.0], np.float32))  # discharge, lowest caps, pause
+    assert obs[-1] == 1.0 and env.sim.site.battery_command_w == pytest.approx(100e3)
+    assert all(h.power_cap_w == h.spec.power_cap_min_w for h in env.sim.halls)
+    assert capped["pflop"] < 0.5 * full["pflop"]  # the checkpoint takes a minute, then nothing
+
+
+def test_follow_cap_meets_the_call_that_hold_breaks():
+    env = SitePowerEnv()
+    hold, follow = run_site_controller(env, "hold"), run_site_controller(env, "follow-cap")
+    assert hold["dr_excess_kwh"] > 150.0
+    assert follow["dr_excess_kwh"] < 0.15 * hold["dr_excess_kwh"]
+    assert 0.95 * hold["pflop"] < follow["pflop"] <= hold["pflop"]
+    assert follow["reward"] > hold["reward"]
+
+
+def test_carbon_threshold_pauses_the_flexible_job_when_the_grid_is_dirty(tmp_path):
+    # a synthetic daily carbon shape, only to drive the policy (aidc ships no grid data)
+    hours = np.arange(8760)
+    carbon = 400.0 + 200.0 * np.cos(2 * np.pi * (hours % 24 - 10) / 24)
+    csv = tmp_path / "grid.csv"
+    rows = (f"{h},{c:.1f}" for h, c in zip(hours, carbon, strict=True))
+    csv.write_text("hour_of_year,carbon_g_per_kwh\n" + "\n".join(rows))
+    d = example_dict("site_power_256.toml")
+    d["site"]["grid_signals_file"] = str(csv)
+    d["site"]["demand_response"] = []
+    env = SitePowerEnv(validate_scenario(d))
+    hold, shifted = run_site_controller(env, "hold"), run_site_controller(env, "carbon-threshold")
+    assert shifted["carbon_t"] < 0.9 * hold["carbon_t"]
+    assert shifted["pflop"] < hold["pflop"]  # paused work is not made up within the episode
+
+
+def test_every_controller_is_registered_by_name():
+    assert set(SITE_CONTROLLERS) == {"hold", "follow-cap", "carbon-threshold"}
+
+
+def test_a_scenario_without_a_meter_is_refused():
+    d = example_dict("cooling_matters_liquid.toml")
+    with pytest.raises(ValueError, match=r"\[site\]"):
+        SitePowerEnv(validate_scenario(d))
