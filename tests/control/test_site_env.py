@@ -71,6 +71,25 @@ def test_carbon_threshold_pauses_the_flexible_job_when_the_grid_is_dirty(tmp_pat
     assert shifted["pflop"] < hold["pflop"]  # paused work is not made up within the episode
 
 
+def test_an_admission_limit_scales_a_serving_job_in():
+    # eight Llama-3.1-8B replicas on one air-cooled 8×H100 node, 40 requests/s
+    d = example_dict("cooling_matters_air.toml")
+    d["duration_s"], d["warmup_s"], d["dt_s"] = 1800.0, 0.0, 10.0
+    serving = {"type": "serving", "name": "chat", "model": "llama-3.1-8b", "trace": "azure-conv"}
+    d["halls"][0]["jobs"] = [serving | {"rate_per_s": 40.0}]
+    d["site"] = {"battery": {"capacity_kwh": 10.0, "max_charge_kw": 5.0, "max_discharge_kw": 5.0}}
+    runs = {}
+    for limit in (1.0, 0.0, -1.0):  # all eight replicas, four, one
+        env = SitePowerEnv(validate_scenario(d), control_step_s=300.0)
+        env.reset(seed=0)
+        assert env.action_space.shape == (3,)  # battery, caps, one serving job
+        obs, _, _, _, info = env.step(np.array([0.0, 1.0, limit], np.float32))
+        runs[limit] = (obs[-1], info["pflop"], info["grid_kwh"])
+    (_, work, grid), (_, half_work, half_grid), (queue, one_work, one_grid) = runs.values()
+    assert half_work == pytest.approx(work, rel=0.01) and half_grid < 0.9 * grid  # same work, bigger batches
+    assert queue > 1000 and one_work < 0.7 * work and one_grid < half_grid  # one replica: a queue
+
+
 def test_every_controller_is_registered_by_name():
     assert set(SITE_CONTROLLERS) == {"hold", "follow-cap", "carbon-threshold"}
 

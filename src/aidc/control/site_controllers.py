@@ -3,11 +3,13 @@
 environment's static facts (ratings, GPU counts, the scenario's grid signals) and returns an
 action in the environment's ``[-1, 1]`` space.
 
-* ``hold``: no lever moves: the battery idles, the GPUs at their highest cap, every job runs.
+* ``hold``: no lever moves: the battery idles, the GPUs at their highest cap, every job runs,
+  every serving job admits all it may.
 * ``follow-cap``: the greedy baseline for demand response. During a call the battery discharges
   what exceeds the cap; what it cannot cover lowers every GPU's cap by an integral rule; with the
-  caps at their lowest and the site still over, flexible jobs pause. Outside calls the battery
-  recharges at a fifth of its rating and every lever returns.
+  caps at their lowest and the site still over, flexible jobs pause, then serving jobs close
+  replicas to new requests step by step. Outside calls the battery recharges at a fifth of its
+  rating and every lever returns.
 * ``carbon-threshold``: Sukprasert et al.'s threshold policy ("On the Limitations of
   Carbon-Aware Temporal and Spatial Workload Shifting in the Cloud", EuroSys 2024): flexible jobs
   pause while the grid's carbon intensity is above a percentile of the run's own signal (an
@@ -32,15 +34,15 @@ RECHARGE_FRAC = 0.2
 
 class Hold:
     def __init__(self, env: SitePowerEnv):
-        self.n = len(env.flexible)
+        self.n, self.m = len(env.flexible), len(env.serving)
 
     def act(self, obs: SiteObservation) -> np.ndarray:
-        return np.array([0.0, 1.0, *([-1.0] * self.n)], dtype=np.float32)
+        return np.array([0.0, 1.0, *([-1.0] * self.n), *([1.0] * self.m)], dtype=np.float32)
 
 
 class FollowCap:
     def __init__(self, env: SitePowerEnv):
-        self.n = len(env.flexible)
+        self.n, self.m = len(env.flexible), len(env.serving)
         battery = env.sim.site.battery if env.sim is not None else None
         self.battery_kw = battery.spec.max_discharge_kw if battery is not None else 0.0
         self.soc_floor = battery.spec.soc_min_frac if battery is not None else 1.0
@@ -48,10 +50,11 @@ class FollowCap:
         self.gpu_range_kw = sum(h.n * (h.spec.power_cap_max_w - h.spec.power_cap_min_w) for h in halls) / 1e3
         self.share = 1.0  # the GPU caps, in the action's units
         self.pause = False
+        self.admit = 1.0  # serving jobs' admission, in the action's units
 
     def act(self, obs: SiteObservation) -> np.ndarray:
         if obs.cap_kw <= 0.0:
-            self.share, self.pause = 1.0, False
+            self.share, self.pause, self.admit = 1.0, False, 1.0
             recharge = -RECHARGE_FRAC if obs.battery_soc_frac < 0.9 else 0.0
             return self._action(recharge)
         need_kw = obs.facility_kw - obs.pv_kw - obs.cap_kw  # what the grid must not carry
@@ -60,12 +63,15 @@ class FollowCap:
         left_kw = need_kw - battery * battery_kw
         self.share = float(np.clip(self.share - CAP_GAIN * 2.0 * left_kw / self.gpu_range_kw, -1.0, 1.0))
         if self.share <= -1.0 and left_kw > 0.0:
+            if self.pause or not self.n:  # paused already (or nothing to pause): fewer replicas
+                self.admit = max(self.admit - 0.5, -1.0)
             self.pause = True
         return self._action(battery)
 
     def _action(self, battery: float) -> np.ndarray:
         pause = 1.0 if self.pause else -1.0
-        return np.array([battery, self.share, *([pause] * self.n)], dtype=np.float32)
+        levers = [battery, self.share, *([pause] * self.n), *([self.admit] * self.m)]
+        return np.array(levers, dtype=np.float32)
 
 
 class CarbonThreshold(FollowCap):
@@ -84,7 +90,7 @@ class CarbonThreshold(FollowCap):
             return action
         dirty = obs.carbon_g_per_kwh > self.threshold
         action[0] = 1.0 if dirty else (-1.0 if obs.battery_soc_frac < 0.95 else 0.0)
-        action[2:] = 1.0 if dirty else -1.0
+        action[2 : 2 + self.n] = 1.0 if dirty else -1.0
         return action
 
 

@@ -70,15 +70,16 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Action Space
 
-    ``Box(-1, 1, (2 + n,))``: the battery's request at the bus (−1 full charge, +1 full
+    ``Box(-1, 1, (2 + n + m,))``: the battery's request at the bus (−1 full charge, +1 full
     discharge; ignored without a battery), every hall's GPU power cap (−1 the GPU's lowest, +1
-    its highest), and one entry per flexible training job (> 0: pause it, with a checkpoint;
-    ≤ 0: run it, with a restore after a pause).
+    its highest), one entry per flexible training job (> 0: pause it, with a checkpoint; ≤ 0: run
+    it, with a restore after a pause), and one per serving job: the share of its replicas that
+    take new requests (−1: one per pool, +1: all; the others finish what they have and idle).
 
     ## Observation Space
 
     ``Box`` of float32: the fields of :class:`SiteObservation` in order, then 1.0 for each
-    flexible job paused or on its way there.
+    flexible job paused or on its way there, then each serving job's waiting requests.
 
     ## Rewards
 
@@ -121,10 +122,15 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
             for job in hall.jobs
             if getattr(job, "flexible", False)
         ]
-        n = len(self.flexible)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (2 + n,), dtype=np.float32)
-        low = np.array([b[0] for b in _BOUNDS] + [0.0] * n, np.float32)
-        high = np.array([b[1] for b in _BOUNDS] + [1.0] * n, np.float32)
+        self.serving = [
+            (h, j)
+            for h, hall in enumerate(self.scenario.halls)
+            for j, job in enumerate(job for job in hall.jobs if job.type == "serving")
+        ]
+        n, m = len(self.flexible), len(self.serving)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (2 + n + m,), dtype=np.float32)
+        low = np.array([b[0] for b in _BOUNDS] + [0.0] * (n + m), np.float32)
+        high = np.array([b[1] for b in _BOUNDS] + [1.0] * n + [1e7] * m, np.float32)
         self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
         self.sim: Simulation | None = None
         self._t = 0.0
@@ -178,9 +184,12 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
         for hall in sim.halls:
             lo, hi = hall.spec.power_cap_min_w, hall.spec.power_cap_max_w
             hall.power_cap_w = lo + (float(a[1]) + 1.0) / 2.0 * (hi - lo)
-        for (h, name), pause in zip(self.flexible, a[2:], strict=True):
+        n = len(self.flexible)
+        for (h, name), pause in zip(self.flexible, a[2 : 2 + n], strict=True):
             workload = sim.halls[h].workload
             (workload.pause if pause > 0.0 else workload.resume)(name, self._t)
+        for (h, j), limit in zip(self.serving, a[2 + n :], strict=True):
+            sim.halls[h].workload.serving[j].sim.limit_admission((float(limit) + 1.0) / 2.0)
 
     def step(self, action: np.ndarray):
         if self.sim is None:
@@ -217,6 +226,11 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
     def paused(self) -> list[bool]:
         return [self.sim.halls[h].workload.schedules[name][1].paused for h, name in self.flexible]
 
+    def waiting(self) -> list[int]:
+        """Each serving job's requests waiting for a replica."""
+        return [self._last.halls[h].state.serving[j].waiting for h, j in self.serving]
+
     def _vector(self) -> np.ndarray:
-        vec = np.array([*astuple(self.site_observation), *map(float, self.paused())], dtype=np.float32)
+        extra = [*map(float, self.paused()), *map(float, self.waiting())]
+        vec = np.array([*astuple(self.site_observation), *extra], dtype=np.float32)
         return np.clip(vec, self.observation_space.low, self.observation_space.high)

@@ -64,6 +64,7 @@ class Replica:
         self.finished = 0
         self.prefilled: list[Request] = []  # for the decode pool, until the simulator ships them
         self.down = False  # its GPUs are off (a fault): it takes no requests and runs nothing
+        self.closed = False  # an admission limit: it takes no new requests, finishes what it has
         # counters; busy time, activity, clock and FLOPs are booked as time passes (book_until)
         self.steps, self.busy_s = 0, 0.0
         self.activity_s = 0.0  # ∫ activity dt over busy time [s]

@@ -1,7 +1,8 @@
 """Routers: which replica a new request is queued at, by name (:data:`ROUTERS`).
 
 A router sees the replicas that take new requests: the prefill pool when prefill and decode are
-disaggregated, otherwise all of them; it never picks a replica that is down (a fault). A
+disaggregated, otherwise all of them; it never picks a replica that is down (a fault) or closed
+(an admission limit). A
 prefilled request is handed to the least-loaded replica of the decode pool (:func:`least_loaded`).
 Load is the count of requests routed to a replica and not yet finished or handed over, as in
 Vidur's least-outstanding-requests scheduler.
@@ -25,12 +26,12 @@ def _by_load(rep: Replica) -> tuple[int, int]:
 
 
 def least_loaded(replicas: Sequence[Replica]) -> Replica | None:
-    """The replica with the fewest outstanding requests (the lowest index on a tie) of those up;
-    None when every one is down."""
+    """The replica with the fewest outstanding requests (the lowest index on a tie) of those that
+    take requests (not down, not closed by an admission limit); None when none does."""
     best = min(replicas, key=_by_load)
-    if not best.down:  # the usual case: no replica is down
+    if not (best.down or best.closed):  # the usual case: every replica takes requests
         return best
-    return min((r for r in replicas if not r.down), key=_by_load, default=None)
+    return min((r for r in replicas if not (r.down or r.closed)), key=_by_load, default=None)
 
 
 class RoundRobin:
@@ -43,7 +44,7 @@ class RoundRobin:
         for _ in range(len(self.entry)):  # down replicas are skipped
             rep = self.entry[self.next % len(self.entry)]
             self.next += 1
-            if not rep.down:
+            if not (rep.down or rep.closed):
                 return rep
         return None
 

@@ -196,6 +196,21 @@ class ServingSim:
     def restore(self, index: int) -> None:
         """Replica ``index`` is back now, empty; requests held while no replica was up go out."""
         self.replicas[index].down = False
+        self._release_held()
+
+    def limit_admission(self, share: float) -> None:
+        """Let ``share`` of the replicas that take new requests (of each pool, at least one) take
+        them; the others finish what they have and idle: a lever on power that scales the serving
+        job in, its requests queueing at the replicas still open."""
+        entry = [r for r in self.replicas if r.role != PoolRole.DECODE]
+        for role in {r.role for r in entry}:
+            pool = [r for r in entry if r.role == role]
+            keep = max(1, math.ceil(share * len(pool) - 1e-9))
+            for i, rep in enumerate(pool):
+                rep.closed = i >= keep
+        self._release_held()
+
+    def _release_held(self) -> None:
         held, self.held = self.held, []
         for req in held:
             self._route(req)
