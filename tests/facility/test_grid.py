@@ -179,6 +179,15 @@ def test_bundled_registry():
         load_grid_signals("no-such-grid")
 
 
+def test_ercot_2022_is_the_processing_the_readme_states():
+    # the figures of facility/data/grid/README.md: mean, range, the evening peak of the solar day
+    ci = load_grid_signals("ercot-2022").carbon_g_per_kwh
+    assert ci.mean() == pytest.approx(347.56, abs=0.01)
+    assert (ci.min(), ci.max()) == pytest.approx((111.2, 516.7), abs=0.05)
+    by_hour = ci.reshape(365, 24).mean(axis=0)  # local standard time (CST)
+    assert int(np.argmax(by_hour)) in (18, 19) and int(np.argmin(by_hour)) in (0, 1, 2, 3)
+
+
 # ---- time-of-use tariff -------------------------------------------------------------------------
 
 # A made-up two-period tariff (numbers for the test only): on-peak weekdays 13:00-21:00 in June to

@@ -3,10 +3,11 @@ import math
 
 import pytest
 
+from aidc.facility.grid import BUNDLED_GRID_SIGNALS
 from aidc.facility.site import DISPATCH, Site, dispatch_peak_shaving, dispatch_self_consumption
 from aidc.facility.solar import ARRAY_TYPES, MODULE_TYPES
 from aidc.facility.storage import BATTERY_CHEMISTRY_PARAMETERS, Battery, BatterySpec
-from aidc.scenario.site import ArrayType, Chemistry, DispatchName, ModuleType
+from aidc.scenario.site import ArrayType, Chemistry, DispatchName, GridSignalsName, ModuleType
 
 
 class _ConstantPV:
@@ -36,6 +37,7 @@ def test_the_schema_names_equal_the_components_tables():
     assert set(ModuleType.__args__) == set(MODULE_TYPES)
     assert set(Chemistry.__args__) == set(BATTERY_CHEMISTRY_PARAMETERS)
     assert set(DispatchName.__args__) == set(DISPATCH)
+    assert set(GridSignalsName.__args__) == set(BUNDLED_GRID_SIGNALS)
 
 
 def test_dispatch_rules_by_hand():

@@ -62,9 +62,11 @@ needs a factor from the caller."""
 EMISSION_FACTORS: dict[str, dict[str, float]] = {"ipcc_ar5_lifecycle": LIFECYCLE_G_PER_KWH_IPCC_AR5}
 """Emission-factor sets by name → fuel → [gCO2e/kWh]."""
 
-BUNDLED_GRID_SIGNALS: dict[str, str] = {}
-"""Grid-signal name → CSV file (``read_grid_csv`` format) in ``facility/data/grid``, with its source in
-that folder's README. Empty: no public-domain hourly extract could be brought in yet (see README)."""
+BUNDLED_GRID_SIGNALS: dict[str, str] = {"ercot-2022": "ercot-2022.csv.gz"}
+"""Grid-signal name → CSV file (``read_grid_csv`` format) in ``facility/data/grid``, with its source
+and processing in that folder's README: ``ercot-2022``, ERCOT's hourly production-based carbon
+intensity of 2022 from EIA-930 generation by fuel (public domain) and IPCC AR5 life-cycle factors,
+local standard time (CST)."""
 
 
 def production_intensity_g_per_kwh(

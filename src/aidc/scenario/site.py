@@ -1,9 +1,10 @@
 """The site beyond the meter: on-site PV and a battery (``[site]``; both optional).
 
-Names (mountings, module types, chemistries, dispatch policies) are checked here against the
-lists below; ``tests/test_scenario.py`` checks that they equal the components' own tables
-(:mod:`aidc.facility.solar`, :mod:`aidc.facility.storage`, :mod:`aidc.facility.site`), which the
-schema does not import (pvlib and pandas would load with every scenario)."""
+Names (mountings, module types, chemistries, dispatch policies, bundled grid signals) are checked
+here against the lists below; ``tests/facility/test_site.py`` checks that they equal the
+components' own tables (:mod:`aidc.facility.solar`, :mod:`aidc.facility.storage`,
+:mod:`aidc.facility.site`, :mod:`aidc.facility.grid`), which the schema does not import (pvlib and
+pandas would load with every scenario)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ArrayType = Literal["fixed_open_rack", "fixed_roof_mount", "one_axis_backtrackin
 ModuleType = Literal["standard", "premium", "thin_film"]
 Chemistry = Literal["li_ion_lfp", "lead_acid_vrla"]
 DispatchName = Literal["self_consumption", "peak_shaving"]
+GridSignalsName = Literal["ercot-2022"]
 
 
 class PVConfig(FrozenModel):
@@ -85,6 +87,9 @@ class SiteConfig(FrozenModel):
     )
     export_allowed: bool = Field(True, description="PV surplus exported; curtailed if false")
     demand_response: list[DemandResponseEvent] = Field(default_factory=list)
+    grid_signals: GridSignalsName | None = Field(
+        None, description="bundled hourly grid signals (aidc.facility.grid.BUNDLED_GRID_SIGNALS)"
+    )
     grid_signals_file: Path | None = Field(
         None,
         description="CSV of hourly carbon_g_per_kwh (and price_usd_per_mwh) over a year, local "
@@ -93,6 +98,8 @@ class SiteConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _dispatch_needs(self) -> SiteConfig:
+        if self.grid_signals is not None and self.grid_signals_file is not None:
+            raise ValueError("give grid_signals (bundled) or grid_signals_file, not both")
         if self.dispatch == "peak_shaving" and self.grid_limit_kw is None:
             raise ValueError("dispatch = 'peak_shaving' needs grid_limit_kw (the import to stay under)")
         events = sorted(self.demand_response, key=lambda e: e.start_s)

@@ -19,7 +19,7 @@ import numpy as np
 from aidc.facility.chillers import CHILLER_CURVES
 from aidc.facility.cooling import PLANTS, CoolingPlant
 from aidc.facility.equipment import HeatRejection
-from aidc.facility.grid import read_grid_csv
+from aidc.facility.grid import load_grid_signals, read_grid_csv
 from aidc.facility.power import PowerChain
 from aidc.facility.site import Site
 from aidc.facility.solar import PVPlant, PVSpec, load_solar_climate, read_tmy_solar
@@ -285,4 +285,6 @@ def build_site(scenario: Scenario) -> Site:
         battery = Battery(spec)
     limit_w = cfg.grid_limit_kw * 1e3 if cfg.grid_limit_kw is not None else float("inf")
     signals = read_grid_csv(cfg.grid_signals_file) if cfg.grid_signals_file else None
+    if cfg.grid_signals is not None:
+        signals = load_grid_signals(cfg.grid_signals)
     return Site(pv, battery, cfg.dispatch, limit_w, cfg.export_allowed, signals, w.start_hour_of_year())
