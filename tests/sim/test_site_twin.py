@@ -142,3 +142,12 @@ def test_grid_carbon_and_cost_from_a_users_hourly_csv(tmp_path):
     assert (row["grid_carbon_g_per_kwh"], row["grid_price_usd_per_mwh"]) == pytest.approx((400.0, 50.0))
     assert s["grid_carbon_t"] == pytest.approx((200.0 * day + 400.0 * night) / 1e6, rel=1e-9)
     assert s["grid_energy_cost_usd"] == pytest.approx((120.0 * day + 50.0 * night) / 1e3, rel=1e-9)
+
+
+def test_the_bundled_ercot_signal_is_named_in_the_scenario():
+    s = simulate(validate_scenario(_site_scenario(grid_signals="ercot-2022")))
+    assert 111.0 < s["site"]["grid_carbon_mean_g_per_kwh"] < 517.0
+    with pytest.raises(ScenarioError, match="not both"):
+        validate_scenario(_site_scenario(grid_signals="ercot-2022", grid_signals_file="x.csv"))
+    with pytest.raises(ScenarioError, match="ercot-2022"):
+        validate_scenario(_site_scenario(grid_signals="duk-2023"))
