@@ -12,9 +12,10 @@ action in the environment's ``[-1, 1]`` space.
   rating and every lever returns.
 * ``carbon-threshold``: Sukprasert et al.'s threshold policy ("On the Limitations of
   Carbon-Aware Temporal and Spatial Workload Shifting in the Cloud", EuroSys 2024): flexible jobs
-  pause while the grid's carbon intensity is above a percentile of the run's own signal (an
-  oracle of the day ahead: the scenario's signal file, not a forecast) and run below it; the
-  battery charges below and discharges above. It meets calls as ``follow-cap`` does.
+  pause in the hours whose carbon intensity is above a percentile of the day's, both from the
+  day-ahead forecast made at midnight (:mod:`aidc.facility.forecast`, Holt-Winters by default;
+  ``forecast=None`` reads the signal itself, an oracle), and run in the others; the battery
+  charges in the clean hours and discharges in the dirty ones. It meets calls as ``follow-cap``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from aidc.control.site_env import SiteObservation, SitePowerEnv
+from aidc.facility.forecast import HOURS_PER_DAY, day_ahead
 
 CAP_GAIN = 0.5
 """Share of a step's excess over the cap the GPU caps take back per step (an integral gain; a
@@ -75,20 +77,35 @@ class FollowCap:
 
 
 class CarbonThreshold(FollowCap):
-    def __init__(self, env: SitePowerEnv, percentile: float = 50.0):
+    def __init__(self, env: SitePowerEnv, percentile: float = 50.0, forecast: str | None = "holt-winters"):
         super().__init__(env)
+        self.env, self.percentile, self.method = env, percentile, forecast
         signals = env.sim.site.signals
-        self.threshold = None
-        if signals is not None:
-            hours = env.sim.start_hour + np.arange(0.0, env.scenario.duration_s / 3600.0, 1.0)
-            values = [signals.mean(h, 1.0)[0] for h in hours]
-            self.threshold = float(np.percentile(values, percentile))
+        self.series = None if signals is None else signals.carbon_g_per_kwh
+        self._day: int | None = None
+        self._plan = np.zeros(HOURS_PER_DAY)  # the day's intensity as the controller sees it
+
+    def _intensity_and_threshold(self) -> tuple[float, float]:
+        """The hour's intensity and the day's threshold, from the day-ahead forecast made at the
+        day's midnight (or, with ``forecast=None``, the signal itself: an oracle)."""
+        hour = int(self.env.hour_of_year())
+        day = hour // HOURS_PER_DAY
+        if day != self._day:
+            midnight = day * HOURS_PER_DAY
+            if self.method is None:
+                self._plan = np.take(self.series, np.arange(midnight, midnight + HOURS_PER_DAY), mode="wrap")
+            else:
+                self._plan = day_ahead(self.series, midnight, self.method)
+            self._day = day
+        plan = self._plan
+        return float(plan[hour % HOURS_PER_DAY]), float(np.percentile(plan, self.percentile))
 
     def act(self, obs: SiteObservation) -> np.ndarray:
         action = super().act(obs)
-        if self.threshold is None or obs.cap_kw > 0.0:
+        if self.series is None or obs.cap_kw > 0.0:
             return action
-        dirty = obs.carbon_g_per_kwh > self.threshold
+        intensity, threshold = self._intensity_and_threshold()
+        dirty = intensity > threshold
         action[0] = 1.0 if dirty else (-1.0 if obs.battery_soc_frac < 0.95 else 0.0)
         action[2 : 2 + self.n] = 1.0 if dirty else -1.0
         return action

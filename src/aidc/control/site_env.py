@@ -167,6 +167,10 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
             dry_bulb_c=rec.dry_bulb_c,
         )
 
+    def hour_of_year(self) -> float:
+        """The hour of the weather year at the start of the next control step."""
+        return self.sim.start_hour + self._t / 3600.0
+
     def _cap_w(self, t_s: float) -> float:
         for e in self.scenario.site.demand_response:
             if e.start_s <= t_s < e.end_s:
