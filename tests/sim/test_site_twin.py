@@ -146,7 +146,10 @@ def test_grid_carbon_and_cost_from_a_users_hourly_csv(tmp_path):
 
 def test_the_bundled_ercot_signal_is_named_in_the_scenario():
     s = simulate(validate_scenario(_site_scenario(grid_signals="ercot-2022")))
-    assert 111.0 < s["site"]["grid_carbon_mean_g_per_kwh"] < 517.0
+    site = s["site"]
+    assert 111.0 < site["grid_carbon_mean_g_per_kwh"] < 517.0  # time-based: the hours of the run
+    # location-based: the year's mean intensity (347.6 g/kWh, facility/data/grid/README.md)
+    assert site["grid_carbon_annual_mean_t"] == pytest.approx(site["grid_import_kwh"] * 347.6 / 1e6)
     with pytest.raises(ScenarioError, match="not both"):
         validate_scenario(_site_scenario(grid_signals="ercot-2022", grid_signals_file="x.csv"))
     with pytest.raises(ScenarioError, match="ercot-2022"):

@@ -106,7 +106,10 @@ _SITE_ROWS = (
         ("pv_share_of_facility_frac", "battery_share_of_facility_frac"),
     ),
     ("peak grid demand, 15 min [kW]", "peak_grid_demand_15min_kw"),
-    ("grid carbon [t CO2e] (location-based)", "grid_carbon_t"),
+    (
+        "grid carbon [t CO2e]: hourly (time-based) / year's mean (location-based)",
+        ("grid_carbon_t", "grid_carbon_annual_mean_t"),
+    ),
     ("grid carbon, import-weighted mean [g/kWh]", "grid_carbon_mean_g_per_kwh"),
     ("grid energy cost [$] (hourly prices)", "grid_energy_cost_usd"),
     ("demand response: hours", "dr_event_h"),

@@ -216,7 +216,8 @@ _SITE_KEYS = (
 class _SiteAccumulator:
     """Energy at the meter by source and sink, the 15-minute peak import, the battery's SoC range."""
 
-    def __init__(self) -> None:
+    def __init__(self, annual_carbon_g_per_kwh: float | None = None) -> None:
+        self.annual_carbon_g_per_kwh = annual_carbon_g_per_kwh  # the signals' year mean, if any
         self.energy_j = dict.fromkeys(_SITE_KEYS, 0.0)
         self.demand_j: dict[int, float] = {}  # import per demand interval of run time
         self.soc_min, self.soc_max = np.inf, -np.inf
@@ -248,7 +249,7 @@ class _SiteAccumulator:
             upto = min(end, (k + 1) * DEMAND_INTERVAL_S)
             self.demand_j[k] = self.demand_j.get(k, 0.0) + o.grid_import_w * (upto - t)
             t = upto
-        if o.carbon_g_per_kwh is not None:  # location-based: the grid's intensity × what it supplied
+        if o.carbon_g_per_kwh is not None:  # time-based: the hour's intensity × what the grid supplied
             self.carbon_g += o.carbon_g_per_kwh * o.grid_import_w * dt / J_PER_KWH
             self.carbon_known = True
         if o.price_usd_per_mwh is not None:
@@ -272,6 +273,8 @@ class _SiteAccumulator:
             out["grid_carbon_t"] = self.carbon_g / 1e6
             grid_kwh = e["grid_import"] / J_PER_KWH
             out["grid_carbon_mean_g_per_kwh"] = self.carbon_g / grid_kwh if grid_kwh else None
+            if self.annual_carbon_g_per_kwh is not None:  # location-based: the year's mean intensity
+                out["grid_carbon_annual_mean_t"] = grid_kwh * self.annual_carbon_g_per_kwh / 1e6
         if self.cost_known:
             out["grid_energy_cost_usd"] = self.cost_usd
         if self.event_s:
@@ -306,7 +309,9 @@ class RunMetrics:
         self.pue_max = 0.0
         self.halls = {name: _HallAccumulator(name, gpus) for name, gpus in halls}
         self.serving = [_ServingAccumulator(*s) for s in serving]
-        self.site = _SiteAccumulator() if components.get("site") else None
+        site = components.get("site")
+        signals = (site or {}).get("grid_signals") or {}
+        self.site = _SiteAccumulator(signals.get("carbon_mean_g_per_kwh")) if site else None
         self.faults = FaultMetrics(components, warmup_s) if components.get("faults") else None
 
     def add(self, rec: StepRecord) -> None:
