@@ -322,6 +322,7 @@ SUFFIX_UNITS = {
     "_m3": "m³",
     "_w_per_kw": "W/kW",
     "_gb": "GB",
+    "_pflop": "PFLOP",
     "_tokens": "tokens",
     "_bits": "bits",
     "_frac": "fraction (0-1)",

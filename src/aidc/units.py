@@ -54,6 +54,7 @@ _SUFFIX_UNITS: dict[str, str] = {
     "_j_k": "J/K",
     "_w_per_kw": "W/kW",
     "_gb": "GB",
+    "_pflop": "PFLOP",
     "_tokens": "tokens",
     "_frac": "fraction (0-1)",
     "_ratio": "ratio",

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 import aidc.control  # noqa: F401  (registers the environments)
 from aidc.control.site_controllers import SITE_CONTROLLERS, run_site_controller
-from aidc.control.site_env import SitePowerEnv
+from aidc.control.site_env import SiteObservation, SitePowerEnv
 from aidc.scenario import validate_scenario
 from conftest import example_dict
 
@@ -41,7 +41,8 @@ def test_the_levers_move_the_battery_the_caps_and_the_job():
     env.reset(seed=0)
     _, _, _, _, full = env.step(np.array([0.0, 1.0, -1.0], np.float32))
     obs, _, _, _, capped = env.step(np.array([1.0, -1.0, 1.0], np.float32))  # discharge, lowest caps, pause
-    assert obs[-1] == 1.0 and env.sim.site.battery_command_w == pytest.approx(100e3)
+    paused = SiteObservation.size()  # the first entry after the observation's fields
+    assert obs[paused] == 1.0 and env.sim.site.battery_command_w == pytest.approx(100e3)
     assert all(h.power_cap_w == h.spec.power_cap_min_w for h in env.sim.halls)
     assert capped["pflop"] < 0.5 * full["pflop"]  # the checkpoint takes a minute, then nothing
 
@@ -90,8 +91,25 @@ def test_an_admission_limit_scales_a_serving_job_in():
     assert queue > 1000 and one_work < 0.7 * work and one_grid < half_grid  # one replica: a queue
 
 
+def test_cleanest_hours_does_the_same_work_as_hold_with_less_carbon_and_the_threshold_does_not():
+    # a March week of ERCOT 2022; the flexible job needs 60 % of what the hall could do in it (over
+    # three days the checkpoints and restores of a pause a day cost more than the shift saves)
+    d = example_dict("site_power_256.toml")
+    d["site"] |= {"grid_signals": "ercot-2022", "demand_response": []}
+    d["duration_s"], d["dt_s"], d["weather"]["start"] = 7 * 86400.0, 600.0, "03-07 00:00"
+    hold = run_site_controller(SitePowerEnv(validate_scenario(d), control_step_s=3600.0), "hold")
+    d["halls"][0]["jobs"][0]["work_pflop"] = 0.6 * hold["pflop"]
+    env = SitePowerEnv(validate_scenario(d), control_step_s=3600.0)
+    runs = {name: run_site_controller(env, name) for name in ("hold", "carbon-threshold", "cleanest-hours")}
+    target = d["halls"][0]["jobs"][0]["work_pflop"]
+    assert runs["hold"]["pflop"] == pytest.approx(target, rel=1e-9)  # done early, then idle
+    assert runs["cleanest-hours"]["pflop"] == pytest.approx(target, rel=1e-9)
+    assert runs["cleanest-hours"]["carbon_t"] < 0.99 * runs["hold"]["carbon_t"]
+    assert runs["carbon-threshold"]["pflop"] < target  # pausing half the hours misses the work
+
+
 def test_every_controller_is_registered_by_name():
-    assert set(SITE_CONTROLLERS) == {"hold", "follow-cap", "carbon-threshold"}
+    assert set(SITE_CONTROLLERS) == {"hold", "follow-cap", "carbon-threshold", "cleanest-hours"}
 
 
 def test_a_scenario_without_a_meter_is_refused():

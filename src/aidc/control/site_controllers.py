@@ -20,12 +20,14 @@ action in the environment's ``[-1, 1]`` space.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from aidc.control.site_env import SiteObservation, SitePowerEnv
 from aidc.facility.forecast import HOURS_PER_DAY, day_ahead
+from aidc.workload.pause import JobSchedule
 
 CAP_GAIN = 0.5
 """Share of a step's excess over the cap the GPU caps take back per step (an integral gain; a
@@ -111,10 +113,80 @@ class CarbonThreshold(FollowCap):
         return action
 
 
+class CleanestHours(FollowCap):
+    """Deadline-aware carbon shifting: each flexible job with a work target runs in the day's
+    cleanest forecast hours, as many as its remaining work needs spread evenly over the days left
+    (at its measured rate), and every hour once it would otherwise miss the episode's end."""
+
+    def __init__(self, env: SitePowerEnv, forecast: str = "holt-winters"):
+        super().__init__(env)
+        self.env, self.method = env, forecast
+        signals = env.sim.site.signals
+        self.series = None if signals is None else signals.carbon_g_per_kwh
+        self.end_h = env.sim.start_hour + env.scenario.duration_s / 3600.0
+        self.schedules = [env.sim.halls[h].workload.schedules[name][1] for h, name in env.flexible]
+        self.rates = [_nominal_rate_pflop_h(env, h, name) for h, name in env.flexible]
+        self._day: int | None = None
+        self._run_hours: list[set[int]] = [set() for _ in self.schedules]
+        self._last: list[tuple[float, float] | None] = [None] * len(self.schedules)  # (hour, done) running
+
+    def _plan(self, hour: int) -> None:
+        """At a day's first hour: the hours each job runs today."""
+        day = hour // HOURS_PER_DAY
+        midnight = day * HOURS_PER_DAY
+        forecast = day_ahead(self.series, midnight, self.method)
+        order = np.argsort(forecast)  # cleanest first
+        hours_left = max(self.end_h - hour, 1.0)
+        days_left = max(math.ceil(hours_left / HOURS_PER_DAY), 1)
+        for i, (schedule, rate) in enumerate(zip(self.schedules, self.rates, strict=True)):
+            need_h = schedule.remaining_frac * (schedule.target_pflop or 0.0) / rate if rate > 0.0 else 0.0
+            today = min(HOURS_PER_DAY, math.ceil(need_h / days_left + 1e-9))
+            self._run_hours[i] = {midnight + int(k) for k in order[:today]}
+        self._day = day
+
+    def act(self, obs: SiteObservation) -> np.ndarray:
+        action = super().act(obs)
+        if self.series is None or obs.cap_kw > 0.0 or not self.schedules:
+            return action
+        hour = int(self.env.hour_of_year())
+        if hour // HOURS_PER_DAY != self._day:
+            self._plan(hour)
+        now = self.env.hour_of_year()
+        for i, schedule in enumerate(self.schedules):
+            self._measure(i, schedule, now)
+            rate = self.rates[i]
+            need_h = schedule.remaining_frac * (schedule.target_pflop or 0.0) / rate if rate > 0.0 else 0.0
+            # run every step left once what is needed, a restore and a step of margin fill them
+            step_h = self.env.control_step_s / 3600.0
+            late = need_h + schedule.restore_s / 3600.0 >= self.end_h - now - step_h
+            run = late or hour in self._run_hours[i]
+            action[2 + i] = -1.0 if run else 1.0
+            self._last[i] = (now, schedule.done_pflop) if run else None
+        return action
+
+    def _measure(self, i: int, schedule: JobSchedule, now: float) -> None:
+        """The job's rate over the last step it ran a whole step (the power cap and the heat make it
+        slower than the nominal one), as the rate plans go by from then on."""
+        last = self._last[i]
+        if last is not None and now > last[0] and schedule.done_pflop > last[1]:
+            measured = (schedule.done_pflop - last[1]) / (now - last[0])
+            self.rates[i] = min(self.rates[i], measured) if schedule.remaining_frac > 0.0 else self.rates[i]
+
+
+def _nominal_rate_pflop_h(env: SitePowerEnv, hall: int, job: str) -> float:
+    """A training job's work per hour at its GPUs' maximum clock [PFLOP/h] (the power cap and
+    temperatures make it somewhat less: a plan from it runs a little late, and catches up)."""
+    workload = env.sim.halls[hall].workload
+    sl = workload.schedules[job][0]
+    _, tflops = workload.profile(np.full(workload.n, workload.clock_max_mhz))
+    return float(tflops[sl].sum()) * 3600.0 / 1e3
+
+
 SITE_CONTROLLERS: dict[str, Callable[[SitePowerEnv], Hold | FollowCap]] = {
     "hold": Hold,
     "follow-cap": FollowCap,
     "carbon-threshold": CarbonThreshold,
+    "cleanest-hours": CleanestHours,
 }
 """Site-power controllers by name: (an environment after ``reset``) → controller."""
 

@@ -79,7 +79,8 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
     ## Observation Space
 
     ``Box`` of float32: the fields of :class:`SiteObservation` in order, then 1.0 for each
-    flexible job paused or on its way there, then each serving job's waiting requests.
+    flexible job paused or on its way there, then the share of each flexible job's work still to
+    do (0 without ``work_pflop``), then each serving job's waiting requests.
 
     ## Rewards
 
@@ -129,12 +130,13 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
         ]
         n, m = len(self.flexible), len(self.serving)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2 + n + m,), dtype=np.float32)
-        low = np.array([b[0] for b in _BOUNDS] + [0.0] * (n + m), np.float32)
-        high = np.array([b[1] for b in _BOUNDS] + [1.0] * n + [1e7] * m, np.float32)
+        low = np.array([b[0] for b in _BOUNDS] + [0.0] * (2 * n + m), np.float32)
+        high = np.array([b[1] for b in _BOUNDS] + [1.0] * (2 * n) + [1e7] * m, np.float32)
         self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
         self.sim: Simulation | None = None
         self._t = 0.0
         self._last: StepRecord | None = None
+        self._carry = self._totals()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -143,9 +145,15 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
         self.sim = build_simulation(self.scenario)
         self.sim.cap_follower = None  # the controller meets the calls
         self._t = 0.0
-        self._last = self.sim.step(0.0)
+        self._last = self.sim.step(0.0)  # the first physics step gives the first observation
+        self._carry = self._totals()
+        self._book(self._last, self._carry)  # and is booked with the first control step
         self._t = self.scenario.dt_s
         return self._vector(), {}
+
+    @staticmethod
+    def _totals() -> dict[str, float]:
+        return dict.fromkeys(("pflop", "grid_kwh", "cost_usd", "carbon_t", "dr_excess_kwh"), 0.0)
 
     @property
     def site_observation(self) -> SiteObservation:
@@ -200,7 +208,7 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
             raise RuntimeError("call reset() before step()")
         self.apply(action)
         work_usd, carbon_usd, dr_usd = self.weights
-        totals = dict.fromkeys(("pflop", "grid_kwh", "cost_usd", "carbon_t", "dr_excess_kwh"), 0.0)
+        totals, self._carry = self._carry, self._totals()
         end = min(self._t + self.control_step_s, self.scenario.steps * self.scenario.dt_s)
         while self._t < end - 1e-9:
             rec = self.sim.step(self._t)
@@ -230,11 +238,15 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
     def paused(self) -> list[bool]:
         return [self.sim.halls[h].workload.schedules[name][1].paused for h, name in self.flexible]
 
+    def remaining(self) -> list[float]:
+        """Each flexible job's share of its work still to do (0 without a target)."""
+        return [self.sim.halls[h].workload.schedules[name][1].remaining_frac for h, name in self.flexible]
+
     def waiting(self) -> list[int]:
         """Each serving job's requests waiting for a replica."""
         return [self._last.halls[h].state.serving[j].waiting for h, j in self.serving]
 
     def _vector(self) -> np.ndarray:
-        extra = [*map(float, self.paused()), *map(float, self.waiting())]
+        extra = [*map(float, self.paused()), *self.remaining(), *map(float, self.waiting())]
         vec = np.array([*astuple(self.site_observation), *extra], dtype=np.float32)
         return np.clip(vec, self.observation_space.low, self.observation_space.high)

@@ -61,9 +61,16 @@ class TrainingJob(_Job):
     checkpoint_s: float = Field(
         60.0, ge=0.0, le=86_400.0, description="writing a checkpoint before a pause (assumption)"
     )
-    restore_s: float = Field(
-        120.0, ge=0.0, le=86_400.0, description="reading it back on resume (assumption)"
+    restore_s: float = Field(120.0, ge=0.0, le=86_400.0, description="reading it back on resume (assumption)")
+    work_pflop: float | None = Field(
+        None, gt=0.0, le=1e15, description="flexible jobs: the work it must deliver; it ends then"
     )
+
+    @model_validator(mode="after")
+    def _work_needs_flexible(self) -> TrainingJob:
+        if self.work_pflop is not None and not self.flexible:
+            raise ValueError("work_pflop is for flexible jobs (flexible = true)")
+        return self
 
 
 class IdleJob(_Job):

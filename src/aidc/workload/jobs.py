@@ -74,7 +74,8 @@ class HallWorkload:
             elif isinstance(job, TrainingJob):
                 self._lockstep.append(sl)
                 if job.flexible:
-                    self.schedules[job.name] = (sl, JobSchedule(job.checkpoint_s, job.restore_s))
+                    schedule = JobSchedule(job.checkpoint_s, job.restore_s, job.work_pflop)
+                    self.schedules[job.name] = (sl, schedule)
                 self.t_c0[sl] = job.compute_s_at_max_clock
                 self.t_m[sl] = job.comm_s
                 self.a_c[sl] = job.compute_activity_frac
@@ -144,6 +145,9 @@ class HallWorkload:
         partial = False
         for sl, schedule in self.schedules.values():
             run, io = schedule.shares(t_s, dt_s)
+            if schedule.target_pflop is not None and run > 0.0:
+                full_pflop = float(np.dot(tflops[sl], resident[sl])) * dt_s / 1e3
+                run = _book_work(schedule, run, full_pflop, t_s + dt_s)
             if run >= 1.0:
                 continue
             partial = True
@@ -195,3 +199,17 @@ class HallWorkload:
             limited = np.where(idle, 0.0, limited)
         partial = bool(self.serving) or paused or self._resident_key[0] != self._resident_key[1]
         return Demand(resident, activity, clock, limited, tflops, partial)
+
+
+def _book_work(schedule: JobSchedule, run: float, full_pflop: float, step_end_s: float) -> float:
+    """Book a targeted job's work for a step in which it trains ``run`` of the time and would
+    deliver ``full_pflop`` training throughout; the share it trains, cut where its work is done
+    (it then ends, from the step's end on)."""
+    work = run * full_pflop
+    left = schedule.target_pflop - schedule.done_pflop
+    if work < left:
+        schedule.done_pflop += work
+        return run
+    schedule.done_pflop = schedule.target_pflop
+    schedule.finish(step_end_s)
+    return run * left / work if work > 0.0 else 0.0

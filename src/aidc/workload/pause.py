@@ -1,6 +1,7 @@
 """Pausing and resuming a flexible training job, with what a checkpoint costs.
 
-A training job that may be deferred (``flexible``) is paused by writing a checkpoint (its GPUs
+A training job that may be deferred (``flexible``), with the work it must deliver (``work_pflop``:
+it ends when that is done), is paused by writing a checkpoint (its GPUs
 stay busy for ``checkpoint_s`` and deliver no training work), then idles; it is resumed by
 reading it back (``restore_s`` of the same), then trains. A pause during a restore abandons it
 (nothing new to save); a resume during a save lets the save finish and trains on from memory.
@@ -24,6 +25,7 @@ class Phase(enum.Enum):
     SAVE = "save"  # writing the checkpoint
     PAUSED = "paused"
     RESTORE = "restore"  # reading it back
+    DONE = "done"  # its work is delivered: the job has ended
 
 
 @dataclass
@@ -33,6 +35,8 @@ class JobSchedule:
 
     checkpoint_s: float
     restore_s: float
+    target_pflop: float | None = None  # the job ends once it has delivered this much work
+    done_pflop: float = 0.0
     segments: list[tuple[float, Phase]] = field(default_factory=lambda: [(-math.inf, Phase.RUN)])
 
     def phase_at(self, t_s: float) -> Phase:
@@ -53,10 +57,22 @@ class JobSchedule:
         while len(self.segments) > 1 and self.segments[-1][0] >= t_s:
             self.segments.pop()
 
+    @property
+    def remaining_frac(self) -> float:
+        """The share of its work still to do (0 without a target)."""
+        if self.target_pflop is None:
+            return 0.0
+        return max(1.0 - self.done_pflop / self.target_pflop, 0.0)
+
+    def finish(self, t_s: float) -> None:
+        """The job's work is done at ``t_s``: nothing runs after it."""
+        self._cut(t_s)
+        self.segments.append((t_s, Phase.DONE))
+
     def pause(self, t_s: float) -> None:
         """Pause from ``t_s``: save a checkpoint, then idle (a restore in progress is abandoned)."""
         phase = self.phase_at(t_s)
-        if phase in (Phase.SAVE, Phase.PAUSED):
+        if phase in (Phase.SAVE, Phase.PAUSED, Phase.DONE):
             return
         self._cut(t_s)
         if phase is Phase.RESTORE:
@@ -67,7 +83,7 @@ class JobSchedule:
     def resume(self, t_s: float) -> None:
         """Resume from ``t_s``: restore, then train (a save in progress finishes, then it trains on)."""
         phase = self.phase_at(t_s)
-        if phase in (Phase.RUN, Phase.RESTORE):
+        if phase in (Phase.RUN, Phase.RESTORE, Phase.DONE):
             return
         if phase is Phase.SAVE:
             save_end = next(s for s, p in self.segments if p is Phase.PAUSED and s > t_s)
