@@ -8,6 +8,9 @@ import pytest
 
 from aidc.facility.forecast import day_ahead, day_ahead_errors, holt_winters, seasonal_naive
 from aidc.facility.grid import load_grid_signals
+from aidc.scenario import validate_scenario
+from aidc.sim.build import build_simulation
+from conftest import example_dict
 
 
 def test_seasonal_naive_repeats_the_last_day():
@@ -42,3 +45,14 @@ def test_holt_winters_beats_the_naive_day_ahead_on_ercot():
     naive = day_ahead_errors(ci, "seasonal-naive", range(3, 365, 7))
     hw = day_ahead_errors(ci, "holt-winters", range(3, 365, 7))
     assert hw["mae"] < 0.8 * naive["mae"]
+
+
+def test_the_same_forecasts_serve_a_sites_own_load():
+    # 16 July days of an 8-GPU liquid hall under load in Greensboro: the hourly facility power
+    d = example_dict("cooling_matters_liquid.toml")
+    d["duration_s"], d["dt_s"], d["warmup_s"] = 16 * 86400.0, 900.0, 0.0
+    d["weather"] = {"climate": "greensboro-nc", "start": "07-01 00:00"}
+    sim = build_simulation(validate_scenario(d))
+    hourly = np.array([rec.chain.facility_w for rec in sim.run()]).reshape(-1, 4).mean(axis=1)
+    for method in ("seasonal-naive", "holt-winters"):
+        assert day_ahead_errors(hourly, method, range(14, 16))["mape_pct"] < 3.0
