@@ -253,6 +253,8 @@ def jobs(draw, gpus: int, precisions: list[str], dt_s: float, files: dict[str, s
             job = draw(from_schema(model, type=kind, precision=draw(st.sampled_from(precisions)), **common))
             if "end_s" not in common:
                 job.pop("end_s", None)  # drawn alone it may fall before start_s
+            if "work_pflop" in job:
+                job["flexible"] = True  # a work target is for flexible jobs
         else:
             job = {**common, "type": "idle"}
         out.append(job)
