@@ -1,9 +1,13 @@
-"""The public Python API the CLI and the report call: run a scenario into a run directory."""
+"""The public Python API the CLI and the report call: run a scenario into a run directory, in
+memory, or live behind a Prometheus endpoint."""
 
 from __future__ import annotations
 
 import platform
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +15,26 @@ import duckdb
 import numpy as np
 import pvlib
 import pyarrow
+from prometheus_client import CollectorRegistry, start_http_server
 
 import aidc
 from aidc.scenario import Scenario, load_scenario
 from aidc.sim.build import build_simulation
 from aidc.sim.engine import Simulation, StepRecord
+from aidc.telemetry.exporter import TwinCollector
 from aidc.telemetry.metrics import RunMetrics
 from aidc.telemetry.rows import facility_row, gpu_columns, hall_rows, serving_rows
 from aidc.telemetry.store import Run, RunStore
 
-__all__ = ["Run", "load_scenario", "run_scenario", "simulate"]
+__all__ = [
+    "MetricsServer",
+    "Run",
+    "load_scenario",
+    "run_scenario",
+    "serve_twin",
+    "simulate",
+    "start_metrics_server",
+]
 
 
 def _versions() -> dict[str, str]:
@@ -93,3 +107,59 @@ def run_scenario(
                     store.extend("gpus", gpu_columns(rec, h))
         store.finish(metrics.summary(sim.serving_results()))
     return Run(out)
+
+
+# -- serving a running twin's metrics to Prometheus (aidc.telemetry.exporter) --------------------
+@dataclass
+class MetricsServer:
+    """The endpoint of a served twin: where it listens and how to stop it."""
+
+    address: str
+    port: int
+    collector: TwinCollector
+    _server: object
+    _thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}/metrics"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5.0)
+
+
+def start_metrics_server(scenario: Scenario, address: str = "127.0.0.1", port: int = 9400) -> MetricsServer:
+    """A collector for ``scenario`` behind an HTTP endpoint (``port`` 0: any free one).
+    ``OSError`` if the address cannot be bound."""
+    collector = TwinCollector(scenario)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    server, thread = start_http_server(port, addr=address, registry=registry)
+    return MetricsServer(address, server.server_port, collector, server, thread)
+
+
+def serve_twin(
+    scenario: Scenario,
+    server: MetricsServer,
+    *,
+    speed: float = 1.0,
+    stop: threading.Event | None = None,
+    on_step: Callable[[float], None] | None = None,
+) -> None:
+    """Step ``scenario`` to its end, each step's record published to ``server`` once the wall clock
+    has caught up with it: ``speed`` simulated seconds per wall second (0: as fast as it can).
+    ``stop`` ends it early. ``ScenarioError`` before anything runs if a component cannot be built."""
+    sim = build_simulation(scenario)
+    start = time.monotonic()
+    for rec in sim.run():
+        if stop is not None and stop.is_set():
+            return
+        if speed > 0.0:
+            wait = start + (rec.t_s + rec.dt_s) / speed - time.monotonic()
+            if wait > 0.0 and (stop.wait(wait) if stop is not None else time.sleep(wait) or False):
+                return
+        server.collector.update(rec)
+        if on_step is not None:
+            on_step(rec.t_s + rec.dt_s)
