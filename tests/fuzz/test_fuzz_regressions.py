@@ -120,6 +120,41 @@ def test_fans_below_the_heat_sink_model_range_are_rejected():
     assert _outcome(data) == "ran"
 
 
+def test_a_gpu_that_cannot_be_cooled_starts_shut_down():
+    """A 1 K/W heat sink put the first steady state at ~720 °C; leakage overflowed, the room model
+    (issue 13) took the infinite heat and the chiller a NaN load (sim/hall.py init_temperatures)."""
+    data = _example("cooling_matters_air.toml", halls__0__thermal__heatsink_convective_resistance_k_w=1)
+    assert _outcome(data) == "ran"
+    sim = build_simulation(validate_scenario(data))
+    assert (
+        sim.halls[0].shutdown.all() and (sim.halls[0].temp_c <= GPU_CATALOG["H100-SXM"].shutdown_temp_c).all()
+    )
+
+
+def test_a_vanishing_work_target_ends_its_job_without_an_infinite_mean():
+    """work_pflop = 5e-324 booked a subnormal share of a step: the summary's mean power per active
+    GPU divided by it (inf; workload/jobs.py _book_work)."""
+    job = {"name": "job-0", "gpus": 1, "start_s": 0.0, "precision": "bf16", "type": "training"}
+    hall = {
+        "name": "hall-0",
+        "gpu": "B200",
+        "inlet_offset_mean_c": 0.0,
+        "inlet_offset_std_c": 0.0,
+        "node": {
+            "gpus_per_node": 1,
+            "fan_temp_low_c": 0.0,
+            "fan_temp_high_c": 1.0,
+            "airflow_full_speed_m3_s": 1.0,
+            "gpu_rows_in_airflow": 1,
+        },
+        "cooling": {"type": "air", "heat_rejection": {"type": "cooling_tower"}},
+        "jobs": [job | {"work_pflop": 5e-324, "flexible": True}],
+    }
+    weather = {"climate": "greensboro-nc", "start": "01-01 00:00"}
+    data = {"name": "0", "duration_s": 1.0, "dt_s": 1.0, "weather": weather, "halls": [hall]}
+    assert _outcome(data) == "ran"
+
+
 # -- open: the hall's physics (src/aidc/sim/hall.py, src/aidc/hardware/gpu.py) ---------------------
 def _air_burn(capacitance_j_k: float, dt_s: float, end_s: float) -> dict:
     hall = {

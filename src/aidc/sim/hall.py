@@ -137,9 +137,14 @@ class HallSim:
         )
 
     def init_temperatures(self, supply: Supply) -> None:
-        """Junctions at steady state with the initial power under the plant's initial supply."""
+        """Junctions at steady state with the initial power under the plant's initial supply; a
+        GPU whose steady state is at or past its shutdown temperature starts there, shut down
+        (a thermal path that cannot carry even idle power: found by the fuzzing of issue 13)."""
         sink, r = self.path.sink(self.node, self.power_w, self.fan_speed, supply)
-        self.temp_c = sink + self.power_w * r
+        steady = sink + self.power_w * r
+        self.shutdown = steady >= self.spec.shutdown_temp_c
+        self.shutdown_gpus = int(np.count_nonzero(self.shutdown))
+        self.temp_c = np.minimum(steady, self.spec.shutdown_temp_c)
 
     def step(self, t_s: float, dt_s: float, supply: Supply, off: OffIntervals | None = None) -> HallStep:
         """One step. ``off``: each GPU's off interval within the step (a fault, an outage), run

@@ -212,4 +212,5 @@ def _book_work(schedule: JobSchedule, run: float, full_pflop: float, step_end_s:
         return run
     schedule.done_pflop = schedule.target_pflop
     schedule.finish(step_end_s)
-    return run * left / work if work > 0.0 else 0.0
+    share = left / work if work > 0.0 else 0.0
+    return run * share if share > 1e-9 else 0.0  # a remainder under a billionth of the step: none
