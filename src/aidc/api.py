@@ -15,13 +15,13 @@ import duckdb
 import numpy as np
 import pvlib
 import pyarrow
-from prometheus_client import CollectorRegistry, start_http_server
 
 import aidc
 from aidc.scenario import Scenario, load_scenario
 from aidc.sim.build import build_simulation
 from aidc.sim.engine import Simulation, StepRecord
 from aidc.telemetry.exporter import TwinCollector
+from aidc.telemetry.live import start_live_server
 from aidc.telemetry.metrics import RunMetrics
 from aidc.telemetry.rows import facility_row, gpu_columns, hall_rows, serving_rows
 from aidc.telemetry.store import Run, RunStore
@@ -122,7 +122,13 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
+        """The Prometheus endpoint."""
         return f"http://{self.address}:{self.port}/metrics"
+
+    @property
+    def page_url(self) -> str:
+        """The live page."""
+        return f"http://{self.address}:{self.port}/"
 
     def close(self) -> None:
         self._server.shutdown()
@@ -131,12 +137,11 @@ class MetricsServer:
 
 
 def start_metrics_server(scenario: Scenario, address: str = "127.0.0.1", port: int = 9400) -> MetricsServer:
-    """A collector for ``scenario`` behind an HTTP endpoint (``port`` 0: any free one).
+    """A collector for ``scenario`` behind an HTTP server (``port`` 0: any free one): ``/metrics``
+    for Prometheus, ``/`` a live page, ``/state.json`` its data (:mod:`aidc.telemetry.live`).
     ``OSError`` if the address cannot be bound."""
     collector = TwinCollector(scenario)
-    registry = CollectorRegistry()
-    registry.register(collector)
-    server, thread = start_http_server(port, addr=address, registry=registry)
+    server, thread = start_live_server(collector, address, port)
     return MetricsServer(address, server.server_port, collector, server, thread)
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import shutil
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fake_runs import year_run
 
-from aidc.api import run_scenario
+from aidc.api import run_scenario, serve_twin, start_metrics_server
 from aidc.control.api import episodes, write_evaluation
 from aidc.report.html import write_report
 from aidc.report.power_quality import write_power_quality
@@ -160,3 +161,35 @@ def test_page_draws_in_chromium(browser, tmp_path, page_name):
     assert colours and all(len(c) == 1 for c in colours.values()), colours
     width, height = _png_size(shot)
     assert width == 1280 and height > 900 and shot.stat().st_size > 30_000
+
+
+def test_the_live_page_loads_and_updates_in_chromium(browser, tmp_path):
+    """aidc serve's page: it draws the twin's state, and a second later a newer one, with no error."""
+    d = example_dict("cooling_matters_liquid.toml")
+    d["duration_s"], d["warmup_s"], d["dt_s"] = 3600.0, 0.0, 5.0
+    scenario = validate_scenario(d)
+    server = start_metrics_server(scenario, port=0)
+    stop = threading.Event()
+    twin = threading.Thread(target=serve_twin, args=(scenario, server), kwargs={"speed": 20.0, "stop": stop})
+    twin.start()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server.page_url)
+        page.wait_for_function("Number(document.body.dataset.updates || 0) >= 1", timeout=20_000)
+        first = float(page.evaluate("document.body.dataset.runTime"))
+        page.wait_for_function("Number(document.body.dataset.updates || 0) >= 3", timeout=20_000)
+        later = float(page.evaluate("document.body.dataset.runTime"))
+        rows = page.locator("#halls tbody tr").count()
+        shot = tmp_path / "live.png"
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        page.close()
+        stop.set()
+        twin.join(timeout=10.0)
+        server.close()
+    assert errors == []
+    assert later > first > 0.0 and rows == 1  # the twin moved on between two polls
+    assert _png_size(shot)[0] == 1280 and shot.stat().st_size > 10_000

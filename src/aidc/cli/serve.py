@@ -21,8 +21,9 @@ def serve(
     ] = 1.0,
 ) -> None:
     """Run a scenario while a Prometheus /metrics endpoint shows every GPU under NVIDIA DCGM
-    exporter's names (labelled by hall, rack, node, GPU) and the facility under aidc_ names; at
-    the scenario's end the last state stays served until Ctrl-C."""
+    exporter's names (labelled by hall, rack, node, GPU) and the facility under aidc_ names, and a
+    live page at / updates every second; at the scenario's end the last state stays served until
+    Ctrl-C."""
     import threading
 
     from aidc.api import serve_twin, start_metrics_server
@@ -37,7 +38,10 @@ def serve(
         server = start_metrics_server(sc, address, port)
     except OSError as e:
         raise bad_input([f"cannot listen on {address}:{port}: {e.strerror or e}"], "--port") from None
-    console.print(f"serving [bold]{server.url}[/] ({sc.name}, {speed:g}× real time); Ctrl-C stops")
+    console.print(
+        f"serving [bold]{server.url}[/] and a live page at [bold]{server.page_url}[/] "
+        f"({sc.name}, {speed:g}× real time); Ctrl-C stops"
+    )
     try:
         with signals_stop():
             serve_twin(sc, server, speed=speed)

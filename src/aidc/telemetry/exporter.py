@@ -76,6 +76,37 @@ class TwinCollector(Collector):
                     self._tokens[(st.name, sv.job)] = sv.output_tokens
             self._record = rec
 
+    def snapshot(self) -> dict[str, object] | None:
+        """The last step in a few numbers for the live page (None before the first step)."""
+        with self._lock:
+            rec = self._record
+            if rec is None:
+                return None
+            chain = rec.chain
+            halls = [
+                {
+                    "name": h.state.name,
+                    "gpus": int(h.state.temp_c.size),
+                    "gpu_temp_max_c": float(h.state.temp_c.max()),
+                    "gpu_temp_mean_c": float(h.state.temp_c.mean()),
+                    "gpu_kw": h.step.gpu_w / 1e3,
+                    "clock_mean_mhz": float(h.state.clock_mhz.mean()),
+                    "shut_down": int(h.step.shutdown_gpus),
+                    "supply_air_c": h.plant.supply_air_c,
+                    "liquid_supply_c": h.plant.liquid_supply_c or None,
+                }
+                for h in rec.halls
+            ]
+            return {
+                "name": self.scenario.name,
+                "t_s": rec.t_s + rec.dt_s,
+                "pue": chain.facility_w / chain.it_w if chain.it_w else None,
+                "facility_kw": chain.facility_w / 1e3,
+                "it_kw": chain.it_w / 1e3,
+                "dry_bulb_c": rec.dry_bulb_c,
+                "halls": halls,
+            }
+
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             rec = self._record
