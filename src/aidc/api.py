@@ -24,6 +24,7 @@ from aidc.telemetry.exporter import TwinCollector
 from aidc.telemetry.live import start_live_server
 from aidc.telemetry.metrics import RunMetrics
 from aidc.telemetry.rows import facility_row, gpu_columns, hall_rows, serving_rows
+from aidc.telemetry.sources import Source, host_sources
 from aidc.telemetry.store import Run, RunStore
 
 __all__ = [
@@ -168,3 +169,42 @@ def serve_twin(
         server.collector.update(rec)
         if on_step is not None:
             on_step(rec.t_s + rec.dt_s)
+
+
+# -- recording what the host reads (aidc.telemetry.sources) ---------------------------------------
+def record_host(
+    out: str | Path,
+    seconds: float,
+    interval_s: float = 1.0,
+    *,
+    sources: list[Source] | None = None,
+    overwrite: bool = False,
+    stop: threading.Event | None = None,
+) -> Run:
+    """Read every source that can read here every ``interval_s`` for ``seconds`` into the run folder
+    ``out`` (table ``host``: ``t_s``, ``source``, ``metric``, ``value``); the metadata lists each
+    source with why it could not read, if it could not. ``stop`` ends it early."""
+    sources = host_sources() if sources is None else sources
+    probes = {s.name: s.probe() for s in sources}
+    live = [s for s in sources if probes[s.name] is None]
+    metadata = {"kind": "recording", "sources": {n: why or "reading" for n, why in probes.items()}}
+    start = time.monotonic()
+    samples = 0
+    with RunStore(out, {**metadata, "versions": _versions()}, overwrite=overwrite) as store:
+        while True:
+            t = time.monotonic() - start
+            for source in live:
+                for metric, value in source.read().items():
+                    store.append("host", {"t_s": t, "source": source.name, "metric": metric, "value": value})
+            samples += 1
+            if samples * interval_s > seconds:
+                break
+            pause = max(samples * interval_s - (time.monotonic() - start), 0.0)
+            if stop is not None and stop.wait(pause):
+                break
+            if stop is None:
+                time.sleep(pause)
+        store.finish(
+            {"seconds": time.monotonic() - start, "samples": samples, "sources": metadata["sources"]}
+        )
+    return Run(out)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 LOCK_FILE = ".aidc.lock"
-TABLES = ("facility", "halls", "gpus", "serving")
+TABLES = ("facility", "halls", "gpus", "serving", "host")  # host: aidc record's readings
 # Every name aidc writes in a run folder: the writer's files, each table's Parquet part files (a
 # folder per table; ``TABLE.parquet`` files from runs before part files), and the default report.
 RUN_FILES = (
