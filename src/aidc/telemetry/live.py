@@ -36,6 +36,7 @@ async function poll() {
     const r = await fetch("state.json", {cache: "no-store"});
     if (r.status !== 200) return;
     const s = await r.json();
+    if (s === null) return;  // the twin has not stepped yet
     document.getElementById("name").textContent = s.name;
     document.getElementById("t").textContent = cell(s.t_s, 0);
     document.getElementById("pue").textContent = cell(s.pue, 3);
@@ -67,9 +68,8 @@ def _handler(collector: TwinCollector, registry: CollectorRegistry) -> type[Base
             if path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(registry))
             elif path == "/state.json":
-                state = collector.snapshot()
-                code = 200 if state is not None else 503  # before the first step
-                self._send(code, "application/json", json.dumps(state).encode())
+                state = collector.snapshot()  # null before the first step: the page waits
+                self._send(200, "application/json", json.dumps(state).encode())
             elif path in ("/", "/index.html"):
                 self._send(200, "text/html; charset=utf-8", PAGE.encode())
             elif path == "/favicon.ico":
