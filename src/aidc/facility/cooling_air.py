@@ -24,9 +24,10 @@ from aidc.facility.thermal_mass import (
     held_mass_step,
     loop_volume_l,
     room_step,
+    water_flow_m3_s,
     water_loop_capacitance_j_k,
 )
-from aidc.units import CP_AIR_J_KGK, CP_WATER_J_KGK, RHO_AIR_KG_M3, RHO_WATER_KG_M3
+from aidc.units import CP_AIR_J_KGK, RHO_AIR_KG_M3
 
 
 @dataclass
@@ -76,7 +77,7 @@ class AirPlant:
             self.design_airflow_m3_s * self.crah_fan_pressure_pa / self.crah_fan_efficiency_frac
         )
         self.unit_capacity_w = design / self.chiller_units
-        chw_flow = design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.chw_delta_t_k)
+        chw_flow = water_flow_m3_s(design, self.chw_delta_t_k)
         self.chw_pump = Pump(chw_flow, self.pump_head_kpa * 1e3, self.pump_efficiency_frac)
         # The condenser loop carries the compressor heat too (~ 1 + 1/COP of the load).
         cw_flow = chw_flow * (1.0 + 1.0 / self.chiller.cop_ref)
@@ -129,11 +130,10 @@ class AirPlant:
         load = room.removed_w
         free = self._economizer_share(wet_bulb_c)
         # the loop: chillers and economizer reject through the tower, over the running pumps
-        rejecting = running.heat_rejection * (1.0 if running.pumps else 0.0)
         mech_cap = running.chillers * self.unit_capacity_w * self.chiller_units
-        loop_cap = rejecting * (mech_cap + free * load)
+        loop_cap = running.rejecting * (mech_cap + free * load)
         loop = held_mass_step(last.loop_c, self.chw_supply_temp_c, load, loop_cap, self.loop_j_k, dt_s)
-        free_w = min(rejecting * free * load, loop.removed_w)
+        free_w = min(running.rejecting * free * load, loop.removed_w)
         # Condenser water leaves the tower at wet-bulb + approach (first pass, at this load).
         cond_in = wet_bulb_c + self.heat_rejection.design_approach_k * min(load / self.design_heat_w, 1.0)
         chiller_w = chiller_plant_power(
@@ -148,8 +148,8 @@ class AirPlant:
         tower_w, _, water = self.heat_rejection.step(
             rejected, dry_bulb_c, wet_bulb_c, wet_bulb_c + self.heat_rejection.design_approach_k, dt_s
         )
-        chw_flow = load / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.chw_delta_t_k)
-        cw_flow = rejected / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.chw_delta_t_k)
+        chw_flow = water_flow_m3_s(load, self.chw_delta_t_k)
+        cw_flow = water_flow_m3_s(rejected, self.chw_delta_t_k)
         self.last = PlantOutputs(
             crah_fans_w=crah_w,
             pumps_w=pumps_running_w(self.chw_pump, chw_flow, running.pumps)

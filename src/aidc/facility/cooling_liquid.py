@@ -18,9 +18,9 @@ from aidc.facility.thermal_mass import (
     HeldMassStep,
     held_mass_step,
     loop_volume_l,
+    water_flow_m3_s,
     water_loop_capacitance_j_k,
 )
-from aidc.units import CP_WATER_J_KGK, RHO_WATER_KG_M3
 
 
 class WarmWaterLoop(Protocol):
@@ -55,9 +55,8 @@ def warm_water_loop_step(
     setpoint_c, rejection = plant.facility_supply_temp_c, plant.heat_rejection
     _, leaving_c, _ = rejection.step(heat_in_w, dry_bulb_c, wet_bulb_c, setpoint_c, dt_s)
     free = 1.0 - min(max(leaving_c - setpoint_c, 0.0) / plant.fws_delta_t_k, 1.0)
-    rejecting = running.heat_rejection * (1.0 if running.pumps else 0.0)
     chillers_w = running.chillers * plant.unit_capacity_w * plant.chiller_units
-    capacity = rejecting * (free * heat_in_w + chillers_w)
+    capacity = running.rejecting * (free * heat_in_w + chillers_w)
     loop = held_mass_step(plant.last.loop_c, setpoint_c, heat_in_w, capacity, plant.loop_j_k, dt_s)
     removed = None if loop.removed_w == heat_in_w else loop.removed_w
     chiller_w, rej_w, water, free = reject_with_trim_chiller(
@@ -108,12 +107,12 @@ class LiquidPlant:
     def __post_init__(self) -> None:
         design = self.design_heat_w * self.capacity_margin
         self.tcs_pump = Pump(
-            design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k),
+            water_flow_m3_s(design, self.tcs_delta_t_k),
             self.cdu_pump_head_kpa * 1e3,
             self.pump_efficiency_frac,
         )
         self.fws_pump = Pump(
-            design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k),
+            water_flow_m3_s(design, self.fws_delta_t_k),
             self.fws_pump_head_kpa * 1e3,
             self.pump_efficiency_frac,
         )
@@ -167,8 +166,8 @@ class LiquidPlant:
             self, heat_in, running, dry_bulb_c, wet_bulb_c, dt_s
         )
         if self.flow_frac is None:
-            tcs_flow = heat_in / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.tcs_delta_t_k)
-            fws_flow = loop.removed_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k)
+            tcs_flow = water_flow_m3_s(heat_in, self.tcs_delta_t_k)
+            fws_flow = water_flow_m3_s(loop.removed_w, self.fws_delta_t_k)
         else:
             tcs_flow = flow * self.tcs_pump.design_flow_m3_s
             fws_flow = flow * self.fws_pump.design_flow_m3_s
@@ -234,7 +233,7 @@ class ImmersionPlant:
             self.pump_efficiency_frac,
         )
         self.fws_pump = Pump(
-            design / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k),
+            water_flow_m3_s(design, self.fws_delta_t_k),
             self.fws_pump_head_kpa * 1e3,
             self.pump_efficiency_frac,
         )
@@ -280,7 +279,7 @@ class ImmersionPlant:
             self, heat, running, dry_bulb_c, wet_bulb_c, dt_s
         )
         fluid_flow = loop.removed_w / (self.fluid_density_kg_m3 * self.fluid_cp_j_kgk * self.fluid_delta_t_k)
-        fws_flow = loop.removed_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * self.fws_delta_t_k)
+        fws_flow = water_flow_m3_s(loop.removed_w, self.fws_delta_t_k)
         self.last = PlantOutputs(
             pumps_w=pumps_running_w(self.fluid_pump, fluid_flow, running.pumps)
             + pumps_running_w(self.fws_pump, fws_flow, running.pumps),

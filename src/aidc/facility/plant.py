@@ -52,6 +52,12 @@ class Availability:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Availability.{name} = {value!r}: must be in [0, 1]")
 
+    @property
+    def rejecting(self) -> float:
+        """The share of the heat rejection that can reject: the towers or dry coolers running,
+        and only while the pumps carry the water to them [0–1]."""
+        return self.heat_rejection if self.pumps else 0.0
+
 
 ALL_RUNNING = Availability()
 """Every piece of equipment running: normal operation."""

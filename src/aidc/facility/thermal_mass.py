@@ -57,9 +57,15 @@ def water_loop_capacitance_j_k(volume_l: float) -> float:
     return RHO_WATER_KG_M3 * volume_l * 1e-3 * CP_WATER_J_KGK
 
 
+def water_flow_m3_s(heat_w: float, delta_t_k: float) -> float:
+    """Water flow that carries ``heat_w`` [W] at a ``delta_t_k`` [K] rise [m³/s]: Q / (ρ·c_p·ΔT)
+    (an energy balance on the stream)."""
+    return heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * delta_t_k)
+
+
 def loop_volume_l(heat_w: float, delta_t_k: float, turnover_s: float = LOOP_TURNOVER_S) -> float:
     """Water in a loop that carries ``heat_w`` at a ``delta_t_k`` rise, from its turnover time [L]."""
-    return heat_w / (RHO_WATER_KG_M3 * CP_WATER_J_KGK * delta_t_k) * turnover_s * 1e3
+    return water_flow_m3_s(heat_w, delta_t_k) * turnover_s * 1e3
 
 
 def air_capacitance_j_k(volume_m3: float) -> float:
