@@ -185,15 +185,16 @@ class HallSim:
         self.limited = limited
         # 4. junction temperature, with the leakage following it within the step (while the power
         # limit holds a GPU, its power stays at the cap)
-        self._junctions(dt_s, supply, leakage * (1.0 - limited))
-        if self.trip_s is not None:
-            self.trip_s = t_s + dt_s * self.trip_s
+        trip = self._junctions(dt_s, supply, leakage * (1.0 - limited))
+        self.trip_s = None if trip is None else t_s + dt_s * trip
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
         return self._nodes(off_frac)
 
-    def _junctions(self, dt_s: float, supply: Supply, leakage_w: FloatArray) -> None:
+    def _junctions(self, dt_s: float, supply: Supply, leakage_w: FloatArray) -> float | None:
         """Junctions over the step; the power becomes the step's mean (leakage follows the
-        temperature within the step, so the step's energy does not depend on its length).
+        temperature within the step, so the step's energy does not depend on its length). Returns
+        when in the step the first GPU tripped at shutdown, as a share of it (linear in the
+        temperature), or None when none did.
 
         ``leakage_w`` is the leakage that follows the temperature (zero where the power limit
         holds a GPU at its cap). The integrator takes it linearized at the step's start; the
@@ -217,14 +218,15 @@ class HallSim:
         # Thermal shutdown trips the moment a junction reaches the threshold, not at the end of
         # the step: hold a GPU crossing it at the threshold (it is off from the next step on).
         tripped = (temp >= spec.shutdown_temp_c) & ~self.shutdown
-        self.trip_s: float | None = None  # the first trip within the step, as a share of it (linear)
+        trip = None
         if tripped.any():
             before, after = self.temp_c[tripped], temp[tripped]
             rise = np.maximum(after - before, 1e-12)
-            self.trip_s = float(np.clip((spec.shutdown_temp_c - before) / rise, 0.0, 1.0).min())
+            trip = float(np.clip((spec.shutdown_temp_c - before) / rise, 0.0, 1.0).min())
         self.temp_c = np.where(tripped, spec.shutdown_temp_c, temp)
         self.shutdown = tripped | (self.shutdown & (self.temp_c > spec.max_operating_temp_c))
         self.shutdown_gpus = int(np.count_nonzero(self.shutdown))
+        return trip
 
     def _nodes(self, off_frac: FloatArray | None) -> HallStep:
         """Fans, node power and the heat split; a node is off for the share of the step all its
