@@ -20,6 +20,7 @@ import numpy as np
 from aidc.scenario import Scenario, load_scenario
 from aidc.sim.build import build_simulation
 from aidc.sim.engine import Simulation, StepRecord
+from aidc.sim.site_cap import CapEvent, event_in_force
 from aidc.units import J_PER_KWH
 
 DEFAULT_SCENARIO = "site_power_256.toml"
@@ -134,6 +135,7 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
         high = np.array([b[1] for b in _BOUNDS] + [1.0] * (2 * n) + [1e7] * m, np.float32)
         self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
         self.sim: Simulation | None = None
+        self.calls: list[CapEvent] = []  # the scenario's demand-response calls
         self._t = 0.0
         self._last: StepRecord | None = None
         self._carry = self._totals()
@@ -143,7 +145,8 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; SitePowerEnv takes none")
         self.sim = build_simulation(self.scenario)
-        self.sim.cap_follower = None  # the controller meets the calls
+        follower, self.sim.cap_follower = self.sim.cap_follower, None  # the controller meets the calls
+        self.calls = follower.events if follower else []
         self._t = 0.0
         self._last = self.sim.step(0.0)  # the first physics step gives the first observation
         self._carry = self._totals()
@@ -180,10 +183,9 @@ class SitePowerEnv(gym.Env[np.ndarray, np.ndarray]):
         return self.sim.start_hour + self._t / 3600.0
 
     def _cap_w(self, t_s: float) -> float:
-        for e in self.scenario.site.demand_response:
-            if e.start_s <= t_s < e.end_s:
-                return e.cap_kw * 1e3
-        return 0.0
+        """The demand-response limit on grid import for the step from ``t_s`` [W]; 0 outside calls."""
+        event = event_in_force(self.calls, t_s, self.scenario.dt_s)
+        return 0.0 if event is None else event.cap_w
 
     def apply(self, action: np.ndarray) -> None:
         """Set the levers from ``action`` (see Action Space); the twin holds them until changed."""

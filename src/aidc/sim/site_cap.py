@@ -39,6 +39,12 @@ class CapEvent:
     cap_w: float  # grid import limit [W]
 
 
+def event_in_force(events: list[CapEvent], t_s: float, dt_s: float) -> CapEvent | None:
+    """The event in force for the step ``[t_s, t_s + dt_s)``: the one holding its middle."""
+    mid = t_s + 0.5 * dt_s
+    return next((e for e in events if e.start_s <= mid < e.end_s), None)
+
+
 class SiteCapFollower:
     """One GPU power cap for every hall during demand-response events; the scenario's caps otherwise."""
 
@@ -52,14 +58,9 @@ class SiteCapFollower:
         self.cap_frac = 1.0  # the cap as a fraction of each hall's own range, 1 = its base cap
         self.active: CapEvent | None = None
 
-    def event_at(self, t_s: float, dt_s: float) -> CapEvent | None:
-        """The event in force for the step ``[t_s, t_s + dt_s)``: the one holding its middle."""
-        mid = t_s + 0.5 * dt_s
-        return next((e for e in self.events if e.start_s <= mid < e.end_s), None)
-
     def before_step(self, t_s: float, dt_s: float) -> float | None:
         """Set every hall's GPU cap for this step; the event's grid limit [W], or None."""
-        event = self.event_at(t_s, dt_s)
+        event = event_in_force(self.events, t_s, dt_s)
         if event is None:
             self.cap_frac = 1.0
         for hall, base in zip(self.halls, self.base_caps_w, strict=True):
