@@ -29,6 +29,10 @@ H_FG_WATER_J_KG = 2.43e6
 J_PER_KWH = 3.6e6
 """Joules in a kilowatt-hour."""
 
+HOURS_PER_YEAR = 8760
+"""Hours in a non-leap year: the length of a typical-year weather file and of a year of hourly
+grid signals (leap days are dropped)."""
+
 # The unit a scenario field carries, read from its name's suffix (DESIGN.md: field names carry units).
 # The longest matching suffix wins: "_w_per_kw" before "_kw", "_per_s" before "_s".
 _SUFFIX_UNITS: dict[str, str] = {

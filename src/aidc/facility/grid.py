@@ -39,9 +39,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from aidc.units import HOURS_PER_YEAR
+
 FloatArray = NDArray[np.float64]
 
-HOURS_PER_YEAR = 8760
 DATA_DIR = Path(__file__).parent / "data" / "grid"
 
 LIFECYCLE_G_PER_KWH_IPCC_AR5: dict[str, float] = {
@@ -271,7 +272,8 @@ def read_grid_csv(path: str | Path, *, utc_offset_h: float | None = None) -> Gri
             price[i] = _number(p, line, "price_usd_per_mwh", row["price_usd_per_mwh"], allow_negative=True)
     missing = np.flatnonzero(np.isnan(carbon))
     if missing.size:
-        raise ValueError(f"{p}: hour {int(missing[0])} is missing ({missing.size} of 8760 hours are)")
+        share = f"{missing.size} of {HOURS_PER_YEAR} hours are"
+        raise ValueError(f"{p}: hour {int(missing[0])} is missing ({share})")
     if has_price and np.isnan(price).any():
         raise ValueError(f"{p}: price_usd_per_mwh is empty in hour {int(np.flatnonzero(np.isnan(price))[0])}")
     return GridSignals(p.stem, f"CSV file {p.name}", carbon, price if has_price else None)

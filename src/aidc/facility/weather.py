@@ -21,9 +21,7 @@ from CoolProp.CoolProp import HAPropsSI
 from numpy.typing import NDArray
 
 from aidc.facility.climates import BUNDLED_CLIMATES
-from aidc.units import KELVIN_OFFSET, STANDARD_PRESSURE_PA
-
-HOURS_PER_YEAR = 8760
+from aidc.units import HOURS_PER_YEAR, KELVIN_OFFSET, STANDARD_PRESSURE_PA
 
 FloatArray = NDArray[np.float64]
 

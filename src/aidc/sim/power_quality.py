@@ -191,7 +191,7 @@ def _warm(sim: Simulation, until_s: float) -> StepRecord:
     """Step ``sim`` from its start through ``until_s`` (at least one step); the last record."""
     rec = None
     for rec in sim.run():
-        if rec.t_s + rec.dt_s >= until_s + rec.dt_s:
+        if rec.t_s >= until_s:
             break
     assert rec is not None  # a scenario has at least one step
     return rec
