@@ -9,7 +9,6 @@ import threading
 import urllib.request
 from importlib.resources import files
 
-import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 from aidc.api import serve_twin, start_metrics_server
 from aidc.cli import ExitCode, app
 from aidc.scenario import validate_scenario
+from aidc.sim.build import build_simulation
 from conftest import EXAMPLES, example_dict
 
 
@@ -53,13 +53,17 @@ def test_every_gpu_is_scraped_under_dcgm_names_with_its_place(served):
 
 
 def test_the_energy_counter_integrates_the_power_the_twin_booked(served):
-    _, server, _ = served
+    scenario, server, _ = served
     metrics = _scrape(server.url)
     energy = [s for s in metrics["DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"] if s.name.endswith("_total")]
-    power = metrics["DCGM_FI_DEV_POWER_USAGE"]
-    mean_w = np.mean([s.value for s in power])
-    # 300 s near steady power: the counter [mJ] ≈ power × time, within the warm-up's change
-    assert np.mean([s.value for s in energy]) == pytest.approx(mean_w * 300.0 * 1e3, rel=0.1)
+    # the same (deterministic) run again: each GPU's booked power × step length [mJ]
+    booked = sum(rec.halls[0].state.power_w * rec.dt_s * 1e3 for rec in build_simulation(scenario).run())
+    hall = scenario.halls[0]
+    per_node, per_rack = hall.node.gpus_per_node, hall.nodes_per_rack
+    for sample in energy:
+        node = int(sample.labels["rack"]) * per_rack + int(sample.labels["node"])
+        gpu = node * per_node + int(sample.labels["gpu"])
+        assert sample.value == pytest.approx(booked[gpu], rel=1e-12)
     assert metrics["aidc_pue"][0].value > 1.0
     subsystems = {s.labels["subsystem"] for s in metrics["aidc_cooling_power_watts"]}
     assert subsystems == {"crah_fans", "pumps", "chiller", "heat_rejection"}

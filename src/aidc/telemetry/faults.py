@@ -132,8 +132,8 @@ class FaultMetrics:
             throttled = int(np.count_nonzero((temp >= spec.max_operating_temp_c) & ~h.state.shutdown))
             f.gpus_throttled_max = max(f.gpus_throttled_max, throttled)
             f.gpu_temp_max_c = max(f.gpu_temp_max_c, after)
-            supply = h.plant.liquid_supply_c if h.plant.liquid_supply_c else h.plant.supply_air_c
-            f.supply_max_c = max(f.supply_max_c, supply, h.plant.supply_air_c)
+            liquid = h.plant.liquid_supply_c or -math.inf  # 0: no liquid loop
+            f.supply_max_c = max(f.supply_max_c, liquid, h.plant.supply_air_c)
         if rec.faults is not None:
             off = sum(
                 int(np.count_nonzero((s < t + dt) & (e > t)))
