@@ -96,6 +96,21 @@ def _line(x: np.ndarray, y: np.ndarray, name: str, colour: str, dash: str = "sol
     return go.Scatter(x=xs, y=ys, name=name, mode="lines", line={"color": colour, "dash": dash}, **kw)
 
 
+def _stacked(
+    x: np.ndarray, watts: np.ndarray, idx: np.ndarray, name: str, colour: str, group: str
+) -> go.Scatter:
+    """One part of a stacked area of power [kW], drawn at the samples ``idx`` that keep the
+    stack's total's extremes (so every part of one stack takes the same ``idx``)."""
+    return go.Scatter(
+        x=x[idx].astype(np.float32),
+        y=(watts[idx] / 1e3).astype(np.float32),
+        name=name,
+        stackgroup=group,
+        mode="lines",
+        line={"color": colour, "width": 0.5},
+    )
+
+
 def _grouped(name: str, colour: str) -> dict:
     """Traces of one hall or job: one legend group, titled with its name, in its colour."""
     return {"colour": colour, "legendgroup": name, "legendgrouptitle_text": name}
@@ -127,16 +142,7 @@ def _power_figure(fac: Columns, x_axis: dict) -> go.Figure:
     idx = minmax_indices(total_kw)
     fig = go.Figure()
     for (label, w), colour in zip(parts, _SUBSYSTEM_COLOURS, strict=False):
-        fig.add_trace(
-            go.Scatter(
-                x=fac["t"][idx].astype(np.float32),
-                y=(w[idx] / 1e3).astype(np.float32),
-                name=label,
-                stackgroup="power",
-                mode="lines",
-                line={"color": colour, "width": 0.5},
-            )
-        )
+        fig.add_trace(_stacked(fac["t"], w, idx, label, colour, "power"))
     fig.update_yaxes(**y_axis("power_kw", "power [kW]", total_kw[idx]))
     return _layout(fig, "Facility power by subsystem", x_axis)
 
@@ -189,13 +195,7 @@ def _ride_through_figure(
                 fig.add_trace(_line(h["t"], h[col], label, dash=dash, **g), row=1, col=1)
     idx = minmax_indices(backup["utility_w"] + backup["generator_w"] + backup["ups_w"])
     for col, label, colour in _BACKUP_SOURCES:
-        fig.add_trace(
-            go.Scatter(
-                x=backup["t"][idx].astype(np.float32), y=(backup[col][idx] / 1e3).astype(np.float32),
-                name=label, stackgroup="source", mode="lines", line={"color": colour, "width": 0.5},
-            ),
-            row=2, col=1,
-        )  # fmt: skip
+        fig.add_trace(_stacked(backup["t"], backup[col], idx, label, colour, "source"), row=2, col=1)
     fig.add_trace(_line(backup["t"], 100.0 * backup["ups_soc_frac"], "UPS charge", "#d62728"), row=3, col=1)
     end = float(backup["t"][-1]) if backup["t"].size else 0.0
     for name, start, stop in windows:
@@ -242,13 +242,7 @@ def _site_figure(site: Columns, x_axis: dict) -> go.Figure:
     )
     idx = minmax_indices(site["facility_w"])
     for label, w in parts:
-        fig.add_trace(
-            go.Scatter(
-                x=site["t"][idx].astype(np.float32), y=(w[idx] / 1e3).astype(np.float32), name=label,
-                stackgroup="source", mode="lines", line={"color": _SOURCE_COLOURS[label], "width": 0.5},
-            ),
-            row=1, col=1,
-        )  # fmt: skip
+        fig.add_trace(_stacked(site["t"], w, idx, label, _SOURCE_COLOURS[label], "source"), row=1, col=1)
     fig.add_trace(
         _line(site["t"], site["facility_w"] / 1e3, "facility load", "#000000", dash="dot"), row=1, col=1
     )
