@@ -25,13 +25,18 @@ def _by_load(rep: Replica) -> tuple[int, int]:
     return rep.load, rep.index
 
 
+def _takes_requests(rep: Replica) -> bool:
+    """Not down (a fault) and not closed (an admission limit)."""
+    return not (rep.down or rep.closed)
+
+
 def least_loaded(replicas: Sequence[Replica]) -> Replica | None:
     """The replica with the fewest outstanding requests (the lowest index on a tie) of those that
     take requests (not down, not closed by an admission limit); None when none does."""
     best = min(replicas, key=_by_load)
-    if not (best.down or best.closed):  # the usual case: every replica takes requests
+    if _takes_requests(best):  # the usual case: every replica takes requests
         return best
-    return min((r for r in replicas if not (r.down or r.closed)), key=_by_load, default=None)
+    return min(filter(_takes_requests, replicas), key=_by_load, default=None)
 
 
 class RoundRobin:
@@ -44,7 +49,7 @@ class RoundRobin:
         for _ in range(len(self.entry)):  # down replicas are skipped
             rep = self.entry[self.next % len(self.entry)]
             self.next += 1
-            if not (rep.down or rep.closed):
+            if _takes_requests(rep):
                 return rep
         return None
 
