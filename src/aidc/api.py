@@ -153,11 +153,13 @@ def serve_twin(
     speed: float = 1.0,
     stop: threading.Event | None = None,
     on_step: Callable[[float], None] | None = None,
+    sim: Simulation | None = None,
 ) -> None:
     """Step ``scenario`` to its end, each step's record published to ``server`` once the wall clock
     has caught up with it: ``speed`` simulated seconds per wall second (0: as fast as it can).
-    ``stop`` ends it early. ``ScenarioError`` before anything runs if a component cannot be built."""
-    sim = build_simulation(scenario)
+    ``stop`` ends it early. ``ScenarioError`` before anything runs if a component cannot be built
+    (pass ``sim`` if it is built already)."""
+    sim = sim or build_simulation(scenario)
     start = time.monotonic()
     for rec in sim.run():
         if stop is not None and stop.is_set():

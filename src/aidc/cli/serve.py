@@ -31,7 +31,7 @@ def serve(
 
     sc = load(scenario)
     try:
-        build_simulation(sc)  # everything that cannot be built is reported before listening
+        sim = build_simulation(sc)  # everything that cannot be built is reported before listening
     except ScenarioError as e:
         raise bad_input(e.problems, str(scenario)) from None
     try:
@@ -44,7 +44,7 @@ def serve(
     )
     try:
         with signals_stop():
-            serve_twin(sc, server, speed=speed)
+            serve_twin(sc, server, speed=speed, sim=sim)
             console.print("the scenario has ended; its last state stays served")
             threading.Event().wait()
     except KeyboardInterrupt as e:
