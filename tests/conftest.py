@@ -68,3 +68,46 @@ def tiny_v3():
     for moe in model.moe_layers():
         moe.gate.bias.copy_(bias[torch.randperm(cfg.n_routed_experts)])
     return model
+
+
+# A GPU that is not the catalog's: the device calibration must find these (tests/hardware/
+# test_calibration.py, tests/telemetry/test_traces.py, the aidc calibrate CLI tests).
+TRUE_SPLIT = {
+    "static_power_w": 46.0,
+    "leakage_ref_w": 250.0,
+    "leakage_doubling_c": 12.5,
+    "dynamic_max_w": 510.0,
+}
+TRUE_PATH = (0.041, 780.0)  # junction-to-coolant resistance [K/W], heat capacity [J/K]
+
+
+def synthetic_gpu_trace(seconds: int = 7200, seed: int = 3):
+    """The twin's H100 with :data:`TRUE_SPLIT` and :data:`TRUE_PATH` under GPU Boost and a 700 W
+    cap, as NVML would report it: 1 s samples, whole-degree temperatures, whole-MHz clocks, the
+    mean power of each interval (an energy counter) with 2.5 W of noise (nvidia-smi(1) gives
+    ±5 W for the power reading). The protocol a real calibration follows: 5-minute periods at
+    activities 0–1 (idle among them) and the coolant stepped 25 → 35 → 45 °C every 40 minutes, so
+    that idle and load each meet several temperatures. Returns (DeviceTrace, true DeviceRun)."""
+    import dataclasses
+
+    import numpy as np
+
+    from aidc.hardware.calibration import DeviceTrace, ThermalPath, simulate_device
+    from aidc.hardware.catalog import get_gpu
+
+    spec = dataclasses.replace(get_gpu("H100-SXM"), **TRUE_SPLIT)
+    t = np.arange(seconds + 1, dtype=np.float64)
+    levels = np.array([0.0, 0.9, 0.3, 1.0, 0.0, 0.6, 0.8, 0.0, 0.45])
+    activity = levels[(t // 300).astype(int) % len(levels)]
+    sink = np.array([25.0, 35.0, 45.0])[(t // 2400).astype(int) % 3]
+    true = simulate_device(spec, ThermalPath(*TRUE_PATH), t, activity, sink, 30.0, power_cap_w=700.0)
+    rng = np.random.default_rng(seed)
+    measured = DeviceTrace(
+        t,
+        np.round(true.temp_c + rng.normal(0.0, 0.1, t.size)),
+        true.power_w + rng.normal(0.0, 2.5, t.size - 1),
+        np.round(true.clock_mhz),
+        activity,
+        sink,
+    )
+    return measured, true

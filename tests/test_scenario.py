@@ -339,7 +339,7 @@ UNITLESS = {
     *("weather", "halls", "power_chain", "telemetry", "node", "thermal", "cooling", "jobs"),
     *("heat_rejection", "residual_air", "shared_prefix"),
     *("site", "pv", "battery", "array_type", "module_type", "chemistry", "dispatch", "export_allowed"),
-    *("demand_response", "grid_signals_file", "grid_signals"),
+    *("demand_response", "grid_signals_file", "grid_signals", "gpu_parameters"),
     *("faults", "component", "hall", "gpus", "first_gpu", "redundancy", "ups_chemistry", "generator"),
     "cooling_on_ups",
     "flexible",

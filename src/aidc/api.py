@@ -17,7 +17,12 @@ import pvlib
 import pyarrow
 
 import aidc
+from aidc.hardware.calibration import POWER_PARAMETERS, Calibration, ThermalPath, calibrate
+from aidc.hardware.catalog import get_gpu
+from aidc.hardware.node import coolant_rise_resistance_k_w
 from aidc.scenario import Scenario, load_scenario
+from aidc.scenario.gpu_parameters import GPUParameters
+from aidc.scenario.hall import ThermalConfig
 from aidc.sim.build import build_simulation
 from aidc.sim.engine import Simulation, StepRecord
 from aidc.telemetry.exporter import TwinCollector
@@ -26,10 +31,12 @@ from aidc.telemetry.metrics import RunMetrics
 from aidc.telemetry.rows import facility_row, gpu_columns, hall_rows, serving_rows
 from aidc.telemetry.sources import Source, host_sources
 from aidc.telemetry.store import Run, RunStore
+from aidc.telemetry.traces import read_device_trace
 
 __all__ = [
     "MetricsServer",
     "Run",
+    "calibrate_gpu",
     "load_scenario",
     "run_scenario",
     "serve_twin",
@@ -210,3 +217,55 @@ def record_host(
             {"seconds": time.monotonic() - start, "samples": samples, "sources": metadata["sources"]}
         )
     return Run(out)
+
+
+def calibrate_gpu(
+    recording: str | Path,
+    gpu: str,
+    *,
+    gpu_index: int = 0,
+    sink_c: float | None = None,
+    cooling: str = "liquid",
+    flow_l_min: float = ThermalConfig().cold_plate_flow_l_min,
+    fixed: dict[str, float] | None = None,
+) -> tuple[Calibration, GPUParameters]:
+    """Fit GPU ``gpu_index`` of ``recording`` (an ``aidc record`` run folder or a CSV trace,
+    :mod:`aidc.telemetry.traces`) to the catalog's ``gpu`` on a ``cooling`` path ("liquid": a
+    cold plate with ``flow_l_min`` per plate; "immersion"), starting from, and judged against, the
+    catalog and the hall's default thermal path; returns the fit and the parameter file it makes.
+    ``ValueError`` (a ``TraceError`` for the recording) for what cannot be fitted."""
+    if cooling not in ("liquid", "immersion"):
+        raise ValueError(
+            f"cooling = {cooling!r}: liquid or immersion (an air-cooled GPU needs its fan speed)"
+        )
+    spec = get_gpu(gpu)
+    trace = read_device_trace(recording, gpu_index, sink_c)
+    defaults = ThermalConfig()
+    rise = coolant_rise_resistance_k_w(flow_l_min) if cooling == "liquid" else 0.0
+    own = defaults.cold_plate_resistance_k_w if cooling == "liquid" else defaults.immersion_resistance_k_w
+    cal = calibrate(trace, spec, ThermalPath(own + rise, defaults.capacitance_j_k), fixed=fixed)
+    field = "cold_plate_resistance_k_w" if cooling == "liquid" else "immersion_resistance_k_w"
+    if cal.path.resistance_k_w - rise < 0.001:
+        raise ValueError(
+            f"fitted junction-to-coolant resistance {cal.path.resistance_k_w:.4g} K/W is below the "
+            f"coolant's own rise at {flow_l_min:g} L/min ({rise:.4g} K/W): check --flow-l-min"
+        )
+    params = GPUParameters(
+        gpu=gpu,
+        **{name: getattr(cal.spec, name) for name in POWER_PARAMETERS},
+        thermal={field: cal.path.resistance_k_w - rise, "capacitance_j_k": cal.path.capacitance_j_k},
+        fit={
+            "recording": str(recording),
+            "gpu_index": gpu_index,
+            "cooling": cooling,
+            "flow_l_min": flow_l_min if cooling == "liquid" else 0.0,
+            "held_out_s": cal.held_out_s,
+            **{
+                f"{k}_{when}_{stat}": getattr(getattr(cal, when)[k], stat)
+                for when in ("before", "after")
+                for k in ("temp_c", "power_w")
+                for stat in ("cv_rmse_pct", "nmbe_pct")
+            },
+        },
+    )
+    return cal, params

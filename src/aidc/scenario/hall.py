@@ -82,6 +82,9 @@ class HallConfig(FrozenModel):
     racks_per_row: int = Field(1, ge=1, le=1000)
     nodes_per_rack: int = Field(1, ge=1, le=128)
     gpu: str = "H100-SXM"
+    gpu_parameters: str | None = Field(
+        None, description="an aidc calibrate parameter file (relative to the scenario): fitted GPU physics"
+    )
     power_cap_w: float | None = Field(
         None, gt=0.0, description="per-GPU power limit; the GPU's TDP if omitted"
     )

@@ -151,6 +151,7 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
     if isinstance(site, dict):
         _resolve(site, "grid_signals_file", folder)
     for hall in _dicts(data.get("halls")):
+        _resolve(hall, "gpu_parameters", folder)
         for job in _dicts(hall.get("jobs")):
             trace = job.get("trace")
             if isinstance(trace, str) and (

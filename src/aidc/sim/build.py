@@ -30,6 +30,7 @@ from aidc.hardware.catalog import GPUSpec, get_gpu
 from aidc.hardware.interconnect import LINKS, MEMORY_TIERS
 from aidc.hardware.node import THERMAL_PATHS, NodeSpec
 from aidc.scenario import CoolingConfig, HallConfig, Scenario, ScenarioError, ServingJob
+from aidc.scenario.gpu_parameters import load_gpu_parameters
 from aidc.sim.build_faults import build_backup, build_timeline
 from aidc.sim.engine import Simulation, supply_of
 from aidc.sim.hall import HallSim
@@ -213,8 +214,27 @@ def _serving_runs(
     return runs
 
 
-def _hall(cfg: HallConfig, rng: np.random.Generator, serving: dict[int, ServingRun]) -> HallSim:
-    spec = get_gpu(cfg.gpu)
+def hall_device(cfg: HallConfig) -> tuple[GPUSpec, HallConfig]:
+    """The hall's GPU and its config, with its ``gpu_parameters`` file applied: the file's power
+    split replaces the catalog's, its thermal path the hall's defaults. ``ValueError`` when the
+    file cannot be read, refines another GPU, or sets a thermal field the hall sets too."""
+    if cfg.gpu_parameters is None:
+        return get_gpu(cfg.gpu), cfg
+    params = load_gpu_parameters(cfg.gpu_parameters)
+    if params.gpu != cfg.gpu:
+        raise ValueError(f"{cfg.gpu_parameters} was fitted for {params.gpu}, the hall has {cfg.gpu}")
+    thermal = params.thermal_overrides()
+    both = sorted(set(thermal) & cfg.thermal.model_fields_set)
+    if both:
+        raise ValueError(
+            f"{cfg.gpu_parameters} and halls.thermal both set {', '.join(both)}: remove one of them"
+        )
+    return params.spec(), cfg.model_copy(update={"thermal": cfg.thermal.model_copy(update=thermal)})
+
+
+def _hall(
+    cfg: HallConfig, spec: GPUSpec, rng: np.random.Generator, serving: dict[int, ServingRun]
+) -> HallSim:
     node = node_spec(cfg, rng)
     path = THERMAL_PATHS[cfg.cooling.type]
     workload = HallWorkload(cfg, spec, serving)
@@ -231,9 +251,12 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
         raise ScenarioError(problems.items, scenario.name)
     if weather is None:
         weather = problems.attempt("weather", lambda: build_weather(scenario))
-    serving = [
-        _serving_runs(i, cfg, get_gpu(cfg.gpu), scenario.seed, problems)
+    devices = [
+        problems.attempt(f"halls.{i}.gpu_parameters", lambda cfg=cfg: hall_device(cfg))
         for i, cfg in enumerate(scenario.halls)
+    ]
+    serving = [
+        _serving_runs(i, d[1], d[0], scenario.seed, problems) if d else {} for i, d in enumerate(devices)
     ]
     site = None
     if scenario.site and weather is not None:  # PV reads the weather's file: only once it parsed
@@ -241,7 +264,7 @@ def build_simulation(scenario: Scenario, weather: Weather | None = None) -> Simu
     if problems.items:
         raise ScenarioError(problems.items, scenario.name)
     rng = np.random.default_rng(scenario.seed)
-    halls = [_hall(cfg, rng, runs) for cfg, runs in zip(scenario.halls, serving, strict=True)]
+    halls = [_hall(cfg, spec, rng, runs) for (spec, cfg), runs in zip(devices, serving, strict=True)]
     plants = []
     for hall, cfg in zip(halls, scenario.halls, strict=True):
         plant = build_plant(cfg.cooling, *hall.design_heat_w(), cfg.rows * cfg.racks_per_row)

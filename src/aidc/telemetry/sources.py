@@ -104,7 +104,8 @@ class RAPLSource:
 
 class NVMLSource:
     """Every NVIDIA GPU of the host through NVML: temperature [°C], power [W], SM clock [MHz],
-    energy since the driver loaded [J] and the clock-throttle reasons (NVML's bit mask)."""
+    energy since the driver loaded [J], utilization (the share of the last sample period a kernel
+    ran [0–1]) and the clock-throttle reasons (NVML's bit mask)."""
 
     name = "nvml"
 
@@ -129,6 +130,7 @@ class NVMLSource:
             out[f"gpu{i}_power_w"] = pynvml.nvmlDeviceGetPowerUsage(h) / 1e3  # mW
             out[f"gpu{i}_sm_clock_mhz"] = float(pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM))
             out[f"gpu{i}_energy_j"] = pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1e3  # mJ
+            out[f"gpu{i}_util_frac"] = pynvml.nvmlDeviceGetUtilizationRates(h).gpu / 100.0  # %
             out[f"gpu{i}_throttle_reasons"] = float(pynvml.nvmlDeviceGetCurrentClocksThrottleReasons(h))
         return out
 
