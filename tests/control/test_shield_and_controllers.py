@@ -66,6 +66,15 @@ def test_shield_clamps_and_rate_limits():
     assert set(d.interventions) == {"clamped", "rate_limited"} and not d.used_fallback
 
 
+@pytest.mark.parametrize(("step_s", "moved_k"), [(60.0, 0.2), (900.0, 3.0)])
+def test_shield_rate_limits_in_time_not_in_steps(step_s, moved_k):
+    """1 K per 5 minutes is 0.2 K for a controller acting every minute, 3 K every 15 minutes."""
+    shield = SafetyShield(AIR_ACTIONS, step_s=step_s)
+    prev = np.array([22.0, 12.0, 12.0])
+    d = shield.filter(np.array([27.0, 12.0, 12.0]), prev, obs(), prev)
+    assert d.setpoints[0] == pytest.approx(22.0 + moved_k)
+
+
 def test_shield_falls_back_when_the_margin_is_thin():
     shield = SafetyShield(AIR_ACTIONS, gpu_margin_k=5.0)
     prev = np.array([22.0, 12.0, 12.0])

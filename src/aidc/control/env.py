@@ -134,7 +134,7 @@ class CoolingEnv(gym.Env[np.ndarray, np.ndarray]):
         self.gpu_penalty_kwh = gpu_penalty_kwh
         self.inlet_penalty_kwh = inlet_penalty_kwh
         self.default_options = dict(default_options or {})
-        self.shield = SafetyShield(self.specs) if shielded else None
+        self.shield = SafetyShield(self.specs, step_s=control_step_s) if shielded else None
         self.predictive_shield = predictive_shield
         self.fallback = RuleBasedReset(self.specs)
         n = len(self.specs)
@@ -157,7 +157,7 @@ class CoolingEnv(gym.Env[np.ndarray, np.ndarray]):
         self._obs = self.twin.reset(seed=twin_seed, climate=opts.get("climate"), start=opts.get("start"))
         self._steps = 0
         if self.shield is not None:
-            self.shield = SafetyShield(self.specs)
+            self.shield = SafetyShield(self.specs, step_s=self.control_step_s)
         return self._vector(), {"setpoints": self.twin.setpoints()}
 
     @property
@@ -192,6 +192,7 @@ class CoolingEnv(gym.Env[np.ndarray, np.ndarray]):
             "gpu_violation_gpu_h": gpu_viol_h,
             "inlet_excess_k_h": inlet_kh,
             "throttled_gpu_h": out.throttled_gpu_s / 3600.0,
+            "gpu_temp_peak_c": out.gpu_temp_peak_c,
             "setpoints": applied,
             "shield": interventions,
         }

@@ -15,7 +15,8 @@ In order, for each control step:
    Zeilinger, Automatica 2021, with a two-step horizon). Actions at least as cold as the
    fallback's in every thermal setpoint skip the preview: the plant is monotone in them;
 3. **clamp** each setpoint to its physical range;
-4. **rate-limit** each setpoint to ``max_step`` from the previous step (equipment cannot jump).
+4. **rate-limit** each setpoint to ``max_step`` per 5 minutes from the previous step, scaled to the
+   control interval ``step_s`` (equipment cannot jump, and ramps in time, not in steps).
 
 Every intervention is counted by kind and kept in :attr:`SafetyShield.log` for telemetry. The idea
 is the shield of Alshiekh et al. (AAAI 2018, "Safe Reinforcement Learning via Shielding"), reduced
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aidc.control.spaces import ActionSpec, CoolingObservation, at_least_as_safe
+from aidc.control.spaces import RATE_REFERENCE_S, ActionSpec, CoolingObservation, at_least_as_safe
 
 # ASHRAE TC 9.9 (2021) allowable inlet temperature of class A1 equipment.
 ASHRAE_A1_ALLOWABLE_MAX_C = 32.0
@@ -64,6 +65,7 @@ class SafetyShield:
     inlet_margin_k: float = 2.0
     inlet_allowable_c: float = ASHRAE_A1_ALLOWABLE_MAX_C
     max_latency_s: float = 30.0
+    step_s: float = RATE_REFERENCE_S  # the control interval the rate limits are scaled to [s]
     gpu_release_k: float = 8.0
     inlet_release_k: float = 1.0
     counts: Counter = field(default_factory=Counter)
@@ -86,7 +88,7 @@ class SafetyShield:
         clamped = np.clip(action, low, high)
         if not np.array_equal(clamped, action):
             hits.append("clamped")
-        step = np.array([s.max_step for s in self.specs])
+        step = np.array([s.max_step for s in self.specs]) * (self.step_s / RATE_REFERENCE_S)
         limited = np.clip(clamped, previous - step, previous + step)
         if not np.array_equal(limited, clamped):
             hits.append("rate_limited")

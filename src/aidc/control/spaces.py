@@ -12,16 +12,21 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+RATE_REFERENCE_S = 300.0
+"""The time ``ActionSpec.max_step`` is given over [s]: a ramp rate, so that a controller acting every
+second moves a setpoint no faster than one acting every 15 minutes (equipment ramps in time, not
+in control steps)."""
+
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One continuous setpoint: its physical range, the most it may move per control step, a safe default."""
+    """One continuous setpoint: its physical range, the most it may move per 5 minutes, a safe default."""
 
     name: str
     unit: str
     low: float
     high: float
-    max_step: float  # largest change per control step [unit/step]
+    max_step: float  # largest change per RATE_REFERENCE_S of time [unit per 5 min]
     default: float
     source: str
     # +1: a higher value never heats the IT (more flow); −1: a lower value never does (colder

@@ -40,6 +40,7 @@ class TwinStep:
     inlet_excess_k_s: float  # Σ max(0, hottest inlet − allowable) · dt
     throttled_gpu_s: float
     shutdown_gpus: int
+    gpu_temp_peak_c: float  # the hottest junction at any physics step of the control step
 
 
 def control_scenario(kind: str, *, racks: int = 32, seed: int = 0) -> dict:
@@ -145,6 +146,7 @@ class HallTwin:
         spec = sim.halls[0].spec
         dt = self.dt_s
         cooling = it = facility = viol = inlet_excess = throttled = 0.0
+        peak = -np.inf
         for _ in range(max(1, round(seconds / dt))):
             rec = sim.step(self.t_s)
             (h,) = rec.halls
@@ -156,6 +158,7 @@ class HallTwin:
             viol += float(hot.sum()) * dt
             inlet_excess += max(0.0, st.inlet_max_c - self.inlet_allowable_c) * dt
             throttled += h.step.thermal_gpus * dt
+            peak = max(peak, float(np.maximum.reduce(st.temp_c)))
             self.t_s += dt
         return TwinStep(
             self._observe(rec.dry_bulb_c, rec.wet_bulb_c, st),
@@ -166,6 +169,7 @@ class HallTwin:
             inlet_excess,
             throttled,
             h.step.shutdown_gpus,
+            peak,
         )
 
     def preview(self, plan, seconds: float) -> list[CoolingObservation]:
