@@ -115,9 +115,11 @@ def train_policy(dataset: str | Path, out: str | Path, cfg: IQLConfig | None = N
     return train_iql(data, cfg).save(out)
 
 
-def _resolve(env, name: str):
+def resolve_controller(env, name: str, **params):
+    """A baseline by name (with ``params``, e.g. the PI's ``dt_s``), or the policy file ``name``
+    checked against ``env``'s observation and setpoints; ``ValueError`` otherwise."""
     if name in CONTROLLERS:
-        return make_controller(name, env.specs)
+        return make_controller(name, env.specs, **params)
     if Path(name).is_file():
         policy = IQLPolicy.load(name)
         want = (env.observation_space.shape[0], len(env.specs))
@@ -136,7 +138,7 @@ def check_controllers(kind: str, controllers: list[str]) -> None:
     for this hall's environment (a damaged file, or a policy of the other hall)."""
     env = make_env(kind)
     for name in controllers:
-        _resolve(env, name)
+        resolve_controller(env, name)
 
 
 def _evaluate_episode(kind: str, controller, episode: dict, seed: int, index: int) -> dict:
@@ -171,7 +173,7 @@ def evaluate_controllers(
     results equal the sequential ones (each episode has its own seed).
     """
     env = make_env(kind)
-    resolved = {name: _resolve(env, name) for name in controllers}
+    resolved = {name: resolve_controller(env, name) for name in controllers}
     episode_list = episode_list or heldout_episodes()
     jobs = [(ep, 10_000 + i, i) for i, ep in enumerate(episode_list)]  # (episode, seed, index)
     if not parallel:

@@ -252,7 +252,7 @@ class PolicyController:
         return to_physical(self.policy(observation_vector(obs, current)), self.specs)
 
 
-def _controller_action(env, controller) -> np.ndarray:
+def controller_action(env, controller) -> np.ndarray:
     """The controller's action for the env's current state, normalized; a learned policy is told the
     plant's current setpoints first (they are part of its observation)."""
     if isinstance(controller, PolicyController):
@@ -275,7 +275,7 @@ def collect(
         rows: dict[str, list] = {"obs": [], "actions": [], "rewards": [], "next_obs": [], "terminals": []}
         done = False
         while not done:
-            proposed = _controller_action(env, controller)
+            proposed = controller_action(env, controller)
             action = np.clip(proposed + rng.normal(0.0, noise_std, proposed.shape), -1.0, 1.0)
             nxt, reward, terminated, truncated, info = env.step(action.astype(np.float32))
             rows["obs"].append(obs)
@@ -309,7 +309,7 @@ def evaluate(
         controller.reset()
         done = False
         while not done:
-            action = _controller_action(env, controller).astype(np.float32)
+            action = controller_action(env, controller).astype(np.float32)
             _, _, terminated, truncated, info = env.step(action)
             for key in (
                 "cooling_kwh",
