@@ -5,9 +5,11 @@ For each hall (direct-to-chip liquid and air, 1,024 H100s training) and each eve
 :data:`aidc.control.resolution.EVENTS` (a load step, a weather front, a cooling fault), run the
 rule-based controller, the PI on the hottest GPU, and an IQL policy trained offline on the default
 5-minute behaviour logs (one seed, Greensboro's odd months, :func:`aidc.control.api.collect_dataset`)
-for 6 hours at each interval, behind the reactive shield. Reports cooling, IT and facility energy,
-GPU-hours within 2 K of slowdown or throttled, throttled GPU-hours, the hottest junction at any
-second, and how long the shield's fallback was in control.
+for 6 hours at each interval, behind the reactive shield. Reports cooling, IT and facility energy, the work
+delivered and the facility energy per EFLOP (a hotter GPU leaks more and, at its power cap, clocks
+lower: energy alone would reward slowing the job), GPU-hours within 2 K of slowdown or throttled,
+throttled GPU-hours, the hottest junction at any second, how long the shield's fallback was in
+control, and when the first GPU shut down (the run stops there).
 
 Run: ``python experiments/resolution_is_speed.py`` (about 25 minutes on 2 cores; ``--policy-dir``
 reuses trained policies). Writes ``results/resolution_is_speed.json`` and ``.png``.
@@ -84,26 +86,28 @@ def _line(r: dict) -> str:
         f"{r['hall']:6s} {r['event']:13s} {r['controller']:10s} {r['interval_s']:5.0f} s: "
         f"cooling {r['cooling_kwh']:7.1f} kWh, IT {r['it_kwh']:7.1f} kWh, "
         f"peak {r['gpu_temp_peak_c']:5.2f} °C, "
-        f"near slowdown {r['gpu_violation_gpu_h']:.3f} GPU-h, fallback {r['fallback_share']:.2f}"
+        f"{r['facility_kwh_per_eflop']:.4f} kWh/EFLOP, near slowdown {r['gpu_violation_gpu_h']:.3f} GPU-h, "
+        f"fallback {r['fallback_share']:.2f}, shutdown at {r['shutdown_h']:.2f} h"
     )
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    """Per event (columns): cooling energy against the same controller at 1 s [%], the hottest
-    junction [°C] and the facility energy against 1 s [%], over the interval; one colour per
-    controller, solid for the liquid hall and dashed for air."""
+    """Per event (columns): facility energy per unit of work and cooling energy against the same
+    controller at 1 s [%], the hottest junction [°C] and the GPU-hours near slowdown, over the
+    interval; one colour per controller, solid for the liquid hall and dashed for air."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     metrics = [
-        ("cooling_kwh", "cooling energy vs 1 s [%]", True),
+        ("facility_kwh_per_eflop", "facility energy per EFLOP\nvs the same at 1 s [%]", True),
+        ("cooling_kwh", "cooling energy\nvs the same at 1 s [%]", True),
         ("gpu_temp_peak_c", "hottest junction [°C]", False),
-        ("facility_kwh", "facility energy vs 1 s [%]", True),
+        ("gpu_violation_gpu_h", "GPU-hours within 2 K\nof slowdown", False),
     ]
     colours = {"rule-based": "tab:blue", "pid": "tab:orange", "iql": "tab:green"}
-    fig, axes = plt.subplots(len(metrics), len(EVENTS), figsize=(13, 9), sharex=True)
+    fig, axes = plt.subplots(len(metrics), len(EVENTS), figsize=(15, 11), sharex=True)
     for col, event in enumerate(EVENTS):
         for row, (key, label, relative) in enumerate(metrics):
             ax = axes[row][col]

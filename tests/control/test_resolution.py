@@ -19,6 +19,7 @@ def test_fixed_setpoints_give_the_same_run_at_every_interval():
     for run in runs[1:]:
         for key in ("cooling_kwh", "it_kwh", "facility_kwh", "gpu_temp_peak_c"):
             assert run[key] == pytest.approx(runs[0][key], rel=1e-9), key
+        assert run["work_pflop"] == 0.0 and math.isnan(run["facility_kwh_per_eflop"])  # the job starts at 1 h
 
 
 def test_a_controller_acting_more_often_acts_differently_on_the_same_physics():
@@ -26,6 +27,8 @@ def test_a_controller_acting_more_often_acts_differently_on_the_same_physics():
     slow = run_at_interval(_small("fault", "air"), "pid", 900.0, 1.25)
     assert fast["cooling_kwh"] != slow["cooling_kwh"]
     assert fast["it_kwh"] == pytest.approx(slow["it_kwh"], rel=0.05)  # the same work, to within leakage
+    assert fast["work_pflop"] == pytest.approx(slow["work_pflop"], rel=0.05)
+    assert fast["facility_kwh_per_eflop"] == pytest.approx(1e3 * fast["facility_kwh"] / fast["work_pflop"])
     for run in (fast, slow):
         assert 0.0 <= run["fallback_share"] <= 1.0 and math.isnan(run["shutdown_h"])
         assert run["pue"] == pytest.approx(run["facility_kwh"] / run["it_kwh"])

@@ -193,6 +193,7 @@ class CoolingEnv(gym.Env[np.ndarray, np.ndarray]):
             "inlet_excess_k_h": inlet_kh,
             "throttled_gpu_h": out.throttled_gpu_s / 3600.0,
             "gpu_temp_peak_c": out.gpu_temp_peak_c,
+            "work_pflop": out.work_pflop,
             "setpoints": applied,
             "shield": interventions,
         }

@@ -61,6 +61,15 @@ EVENTS: dict[str, Event] = {
             "air": {"component": "chiller", "start_s": 3600.0, "duration_s": 1800.0, "lost_frac": 0.34},
         },
     ),
+    "severe-fault": Event(
+        "half the dry coolers (liquid) or half the chillers (air) lost for the rest of the window at "
+        "11:00 on 15 July: more than the hall survives, so what counts is how long it lasts",
+        "07-15 10:00",
+        faults={
+            "liquid": {"component": "heat_rejection", "start_s": 3600.0, "lost_frac": 0.5},
+            "air": {"component": "chiller", "start_s": 3600.0, "lost_frac": 0.5},
+        },
+    ),
 }
 
 
@@ -84,9 +93,10 @@ def run_at_interval(
 ) -> dict[str, float]:
     """``controller`` (a baseline name or a policy file) sensing and acting every ``interval_s``
     for ``hours`` of ``scenario``; the PI's integral is scaled to the interval. Totals: energies
-    [kWh], GPU-hours within 2 K of slowdown or throttled, throttled GPU-hours, the hottest junction
-    at any physics step [°C], the share of time the shield's fallback was in control, and the hour
-    of the first thermal shutdown (the run stops there; NaN when none)."""
+    [kWh], the work delivered [PFLOP] and the facility energy per EFLOP, GPU-hours within 2 K of
+    slowdown or throttled, throttled GPU-hours, the hottest junction at any physics step [°C], the
+    share of time the shield's fallback was in control, and the hour of the first thermal shutdown
+    (the run stops there; NaN when none)."""
     env = CoolingEnv(
         HallTwin(scenario), control_step_s=interval_s, episode_hours=hours, predictive_shield=False
     )
@@ -94,7 +104,7 @@ def run_at_interval(
     ctl = resolve_controller(env, str(controller), **params)
     env.reset(seed=seed)
     ctl.reset()
-    keys = ("cooling_kwh", "it_kwh", "facility_kwh", "gpu_violation_gpu_h", "throttled_gpu_h")
+    keys = ("cooling_kwh", "it_kwh", "facility_kwh", "work_pflop", "gpu_violation_gpu_h", "throttled_gpu_h")
     out = dict.fromkeys(keys, 0.0) | {"gpu_temp_peak_c": -math.inf, "fallback_share": 0.0}
     out["shutdown_h"] = math.nan
     steps = 0
@@ -111,4 +121,6 @@ def run_at_interval(
             break
     out["fallback_share"] /= steps
     out["pue"] = out["facility_kwh"] / out["it_kwh"]
+    work = out["work_pflop"]
+    out["facility_kwh_per_eflop"] = out["facility_kwh"] / work * 1e3 if work > 0.0 else math.nan
     return out

@@ -41,6 +41,7 @@ class TwinStep:
     throttled_gpu_s: float
     shutdown_gpus: int
     gpu_temp_peak_c: float  # the hottest junction at any physics step of the control step
+    work_pflop: float  # delivered by all GPUs
 
 
 def control_scenario(kind: str, *, racks: int = 32, seed: int = 0) -> dict:
@@ -147,6 +148,7 @@ class HallTwin:
         dt = self.dt_s
         cooling = it = facility = viol = inlet_excess = throttled = 0.0
         peak = -np.inf
+        work = 0.0
         for _ in range(max(1, round(seconds / dt))):
             rec = sim.step(self.t_s)
             (h,) = rec.halls
@@ -159,6 +161,7 @@ class HallTwin:
             inlet_excess += max(0.0, st.inlet_max_c - self.inlet_allowable_c) * dt
             throttled += h.step.thermal_gpus * dt
             peak = max(peak, float(np.maximum.reduce(st.temp_c)))
+            work += h.step.tflops_sum * dt / 1e3
             self.t_s += dt
         return TwinStep(
             self._observe(rec.dry_bulb_c, rec.wet_bulb_c, st),
@@ -170,6 +173,7 @@ class HallTwin:
             throttled,
             h.step.shutdown_gpus,
             peak,
+            work,
         )
 
     def preview(self, plan, seconds: float) -> list[CoolingObservation]:
