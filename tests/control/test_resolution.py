@@ -42,3 +42,12 @@ def test_each_event_is_its_scenario():
     assert _small("weather-front")["weather"]["start"] == EVENTS["weather-front"].start
     with pytest.raises(ValueError, match="unknown event"):
         event_scenario("air", "meteor")
+
+
+def test_a_shutdown_is_timed_in_the_physics_not_at_the_control_step_that_sees_it():
+    runs = {s: run_at_interval(_small("severe-fault", "air"), "rule-based", s, 2.0) for s in (60.0, 900.0)}
+    for run in runs.values():
+        assert 1.0 < run["shutdown_h"] < 2.0
+    slow = runs[900.0]["shutdown_h"]
+    assert abs(slow * 4 - round(slow * 4)) > 1e-3  # not the end of a 15-minute step
+    assert slow == pytest.approx(runs[60.0]["shutdown_h"], abs=0.1)

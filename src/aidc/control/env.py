@@ -194,6 +194,8 @@ class CoolingEnv(gym.Env[np.ndarray, np.ndarray]):
             "throttled_gpu_h": out.throttled_gpu_s / 3600.0,
             "gpu_temp_peak_c": out.gpu_temp_peak_c,
             "work_pflop": out.work_pflop,
+            "shutdown_t_s": out.shutdown_t_s,
+            "gpu_violation_before_shutdown_gpu_h": out.gpu_violation_before_shutdown_gpu_s / 3600.0,
             "setpoints": applied,
             "shield": interventions,
         }

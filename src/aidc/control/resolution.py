@@ -96,13 +96,15 @@ def run_at_interval(
     [kWh], the work delivered [PFLOP] and the facility energy per EFLOP, GPU-hours within 2 K of
     slowdown or throttled, throttled GPU-hours, the hottest junction at any physics step [°C], the
     share of time the shield's fallback was in control, and the hour of the first thermal shutdown
-    (the run stops there; NaN when none)."""
+    in the physics' time (NaN when none). The run stops at the control step that sees it; the
+    GPU-hours near slowdown are counted to the shutdown, the energies and work to that step's end."""
     env = CoolingEnv(
         HallTwin(scenario), control_step_s=interval_s, episode_hours=hours, predictive_shield=False
     )
     params = {"dt_s": interval_s} if controller == "pid" else {}
     ctl = resolve_controller(env, str(controller), **params)
     env.reset(seed=seed)
+    start_s = env.twin.t_s
     ctl.reset()
     keys = ("cooling_kwh", "it_kwh", "facility_kwh", "work_pflop", "gpu_violation_gpu_h", "throttled_gpu_h")
     out = dict.fromkeys(keys, 0.0) | {"gpu_temp_peak_c": -math.inf, "fallback_share": 0.0}
@@ -111,12 +113,13 @@ def run_at_interval(
     while True:
         _, _, terminated, truncated, info = env.step(controller_action(env, ctl))
         steps += 1
+        if terminated:  # count to the first shutdown, which a slow controller only sees later
+            info = info | {"gpu_violation_gpu_h": info["gpu_violation_before_shutdown_gpu_h"]}
+            out["shutdown_h"] = (info["shutdown_t_s"] - start_s) / 3600.0
         for k in keys:
             out[k] += info[k]
         out["gpu_temp_peak_c"] = max(out["gpu_temp_peak_c"], info["gpu_temp_peak_c"])
         out["fallback_share"] += any(i.startswith("fallback") for i in info["shield"])
-        if terminated:
-            out["shutdown_h"] = steps * interval_s / 3600.0
         if terminated or truncated:
             break
     out["fallback_share"] /= steps

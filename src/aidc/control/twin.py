@@ -10,6 +10,7 @@ entry point the package registers.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,58 @@ class TwinStep:
     shutdown_gpus: int
     gpu_temp_peak_c: float  # the hottest junction at any physics step of the control step
     work_pflop: float  # delivered by all GPUs
+    shutdown_t_s: float | None = None  # twin time at the end of the physics step a GPU first shut down
+    gpu_violation_before_shutdown_gpu_s: float = 0.0  # gpu_violation_gpu_s until then (all of it if none)
+
+
+@dataclass
+class _StepTotals:
+    """What the physics steps of one control step add up to (:meth:`HallTwin.advance`)."""
+
+    hot_c: float  # a GPU at or above this is violating
+    inlet_allowable_c: float
+    cooling: float = 0.0
+    it: float = 0.0
+    facility: float = 0.0
+    viol: float = 0.0
+    inlet_excess: float = 0.0
+    throttled: float = 0.0
+    peak: float = -math.inf
+    work: float = 0.0
+    shutdown_t_s: float | None = None
+    viol_before: float = 0.0
+
+    def add(self, rec, dt: float, t_end_s: float) -> None:
+        (h,) = rec.halls
+        st = h.state
+        self.cooling += h.plant.total_w * dt
+        self.it += h.step.it_w * dt
+        self.facility += rec.chain.facility_w * dt
+        self.viol += float(((st.temp_c >= self.hot_c) | st.thermal).sum()) * dt
+        self.inlet_excess += max(0.0, st.inlet_max_c - self.inlet_allowable_c) * dt
+        self.throttled += h.step.thermal_gpus * dt
+        self.peak = max(self.peak, float(np.maximum.reduce(st.temp_c)))
+        self.work += h.step.tflops_sum * dt / 1e3
+        if self.shutdown_t_s is None:
+            self.viol_before = self.viol
+            if h.step.shutdown_gpus > 0:
+                self.shutdown_t_s = t_end_s
+
+    def step(self, obs: CoolingObservation, shutdown_gpus: int) -> TwinStep:
+        return TwinStep(
+            obs,
+            self.cooling,
+            self.it,
+            self.facility,
+            self.viol,
+            self.inlet_excess,
+            self.throttled,
+            shutdown_gpus,
+            self.peak,
+            self.work,
+            self.shutdown_t_s,
+            self.viol_before,
+        )
 
 
 def control_scenario(kind: str, *, racks: int = 32, seed: int = 0) -> dict:
@@ -143,38 +196,16 @@ class HallTwin:
         adopted = self._adopt_lookahead(seconds)
         if adopted is not None:
             return adopted
-        sim = self.sim
-        spec = sim.halls[0].spec
-        dt = self.dt_s
-        cooling = it = facility = viol = inlet_excess = throttled = 0.0
-        peak = -np.inf
-        work = 0.0
+        sim, dt = self.sim, self.dt_s
+        totals = _StepTotals(
+            sim.halls[0].spec.slowdown_temp_c - self.violation_margin_k, self.inlet_allowable_c
+        )
         for _ in range(max(1, round(seconds / dt))):
             rec = sim.step(self.t_s)
-            (h,) = rec.halls
-            st = h.state
-            cooling += h.plant.total_w * dt
-            it += h.step.it_w * dt
-            facility += rec.chain.facility_w * dt
-            hot = (st.temp_c >= spec.slowdown_temp_c - self.violation_margin_k) | st.thermal
-            viol += float(hot.sum()) * dt
-            inlet_excess += max(0.0, st.inlet_max_c - self.inlet_allowable_c) * dt
-            throttled += h.step.thermal_gpus * dt
-            peak = max(peak, float(np.maximum.reduce(st.temp_c)))
-            work += h.step.tflops_sum * dt / 1e3
             self.t_s += dt
-        return TwinStep(
-            self._observe(rec.dry_bulb_c, rec.wet_bulb_c, st),
-            cooling,
-            it,
-            facility,
-            viol,
-            inlet_excess,
-            throttled,
-            h.step.shutdown_gpus,
-            peak,
-            work,
-        )
+            totals.add(rec, dt, self.t_s)
+        (h,) = rec.halls
+        return totals.step(self._observe(rec.dry_bulb_c, rec.wet_bulb_c, h.state), h.step.shutdown_gpus)
 
     def preview(self, plan, seconds: float) -> list[CoolingObservation]:
         """Observations at the end of each step of ``plan``, run on a copy: the twin is unchanged.
