@@ -182,6 +182,7 @@ def test_the_live_page_loads_and_updates_in_chromium(browser, tmp_path):
         first = float(page.evaluate("document.body.dataset.runTime"))
         page.wait_for_function("Number(document.body.dataset.updates || 0) >= 3", timeout=20_000)
         later = float(page.evaluate("document.body.dataset.runTime"))
+        latency_ms = float(page.evaluate("document.body.dataset.latencyMs"))
         rows = page.locator("#halls tbody tr").count()
         shot = tmp_path / "live.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -192,4 +193,6 @@ def test_the_live_page_loads_and_updates_in_chromium(browser, tmp_path):
         server.close()
     assert errors == []
     assert later > first > 0.0 and rows == 1  # the twin moved on between two polls
+    # a state is on screen at most one poll (1 s) plus this after the twin wrote it
+    assert 0.0 < latency_ms < 500.0
     assert _png_size(shot)[0] == 1280 and shot.stat().st_size > 10_000

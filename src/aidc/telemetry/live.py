@@ -32,6 +32,7 @@ stroke="#1f77b4" stroke-width="1.5" points=""/></svg>
 const history = [];
 function cell(v, d) { return v === null || v === undefined ? "–" : Number(v).toFixed(d); }
 async function poll() {
+  const asked = performance.now();
   try {
     const r = await fetch("state.json", {cache: "no-store"});
     if (r.status !== 200) return;
@@ -55,6 +56,7 @@ async function poll() {
     const step = 300 / Math.max(history.length - 1, 1);
     const points = history.map((v, i) => (i * step) + "," + (78 - 76 * (v - lo) / span));
     document.getElementById("line").setAttribute("points", points.join(" "));
+    document.body.dataset.latencyMs = (performance.now() - asked).toFixed(1);  // fetch and draw
   } catch (e) { /* the twin may be starting: the next poll tries again */ }
 }
 poll(); setInterval(poll, 1000);
