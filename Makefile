@@ -48,14 +48,15 @@ bench: $(STAMP)
 bench-model: $(STAMP)
 	$(BIN)/python benchmarks/bench_mla_decode.py
 
-# CPU experiments: the model core (each under 15 min on 2 cores) and offline RL for cooling over
-# seeds (about 40 min); results in experiments/results/
+# CPU experiments: the model core (each under 15 min on 2 cores), offline RL for cooling over
+# seeds (about 40 min) and the control interval sweep (about 15 min); results in experiments/results/
 experiments: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,experiments]"
 	$(BIN)/python experiments/attention_variants.py
 	$(BIN)/python experiments/fp8_training.py
 	$(BIN)/python experiments/moe_balancing.py
 	$(BIN)/python experiments/cooling_control.py
+	$(BIN)/python experiments/resolution_is_speed.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -92,9 +92,10 @@ def _line(r: dict) -> str:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    """Per event (columns): facility energy per unit of work and cooling energy against the same
-    controller at 1 s [%], the hottest junction [°C] and the GPU-hours near slowdown, over the
-    interval; one colour per controller, solid for the liquid hall and dashed for air."""
+    """Per event (columns), over the interval: facility energy per unit of work and cooling energy
+    against the same controller at 1 s [%], and the hottest junction [°C]; for the fault the hall
+    does not survive, the minutes from the fault to the first shutdown instead (its runs end there,
+    so their energies are not comparable). One colour per controller, solid liquid, dashed air."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -104,20 +105,36 @@ def plot(rows: list[dict], path: Path) -> None:
         ("facility_kwh_per_eflop", "facility energy per EFLOP\nvs the same at 1 s [%]", True),
         ("cooling_kwh", "cooling energy\nvs the same at 1 s [%]", True),
         ("gpu_temp_peak_c", "hottest junction [°C]", False),
-        ("gpu_violation_gpu_h", "GPU-hours within 2 K\nof slowdown", False),
     ]
     colours = {"rule-based": "tab:blue", "pid": "tab:orange", "iql": "tab:green"}
-    fig, axes = plt.subplots(len(metrics), len(EVENTS), figsize=(15, 11), sharex=True)
+    fig, axes = plt.subplots(len(metrics), len(EVENTS), figsize=(15, 9), sharex=True)
     for col, event in enumerate(EVENTS):
+        survived = event != "severe-fault"
         for row, (key, label, relative) in enumerate(metrics):
             ax = axes[row][col]
+            if row == 0:
+                ax.set_title(event)
+            if not survived and row < 2:
+                ax.axis("off")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "runs end at the first shutdown:\nenergies not comparable",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    color="grey",
+                )
+                continue
             for kind in KINDS:
                 for name, colour in colours.items():
                     sel = [r for r in rows if (r["hall"], r["event"], r["controller"]) == (kind, event, name)]
                     sel.sort(key=lambda r: r["interval_s"])
-                    ys = [r[key] for r in sel]
-                    if relative:
-                        ys = [100.0 * (y / ys[0] - 1.0) for y in ys]
+                    if survived:
+                        ys = [r[key] for r in sel]
+                        ys = [100.0 * (y / ys[0] - 1.0) for y in ys] if relative else ys
+                    else:
+                        ys = [60.0 * (r["shutdown_h"] - 1.0) for r in sel]  # the fault starts at 1 h
                     ax.plot(
                         [r["interval_s"] for r in sel],
                         ys,
@@ -128,10 +145,7 @@ def plot(rows: list[dict], path: Path) -> None:
                     )
             ax.set_xscale("log")
             ax.grid(True, alpha=0.3)
-            if col == 0:
-                ax.set_ylabel(label)
-            if row == 0:
-                ax.set_title(event)
+            ax.set_ylabel(label if survived else "first shutdown after the fault [min]")
             if row == len(metrics) - 1:
                 ax.set_xlabel("sensing and control interval [s]")
     axes[0][0].legend(fontsize=7)
