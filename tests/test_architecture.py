@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("aidc.workload",),
     ("aidc.sim",),
     ("aidc.telemetry", "aidc.control"),
-    ("aidc.api", "aidc.report"),
+    ("aidc.api", "aidc.report", "aidc.ontology"),
     ("aidc.cli",),
 ]
 MAX_FILE_LINES = 400
