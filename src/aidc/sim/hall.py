@@ -41,6 +41,8 @@ class HallStep:
     power_capped_gpus: float  # of those, running below their boost ceiling for the power limit [GPU]
     thermal_gpus: float  # of those, at or above their slowdown temperature [GPU]
     shutdown_gpus: int
+    gpu_static_w: float = 0.0  # of gpu_w: the static part (HBM refresh, I/O, fixed losses)
+    gpu_leakage_w: float = 0.0  # of gpu_w: leakage at the step's temperatures (the rest is dynamic)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class HallSim:
         # 3. power: the resident share at the work's activity and clock, the rest idle
         power, leakage = gpu.gpu_power_and_leakage(d.activity, d.clock_mhz, self.temp_c, spec)
         clock, tflops = d.clock_mhz, d.tflops
+        static_share = 1.0  # the share of the step each GPU draws static power
         partial = running & (resident < 1.0) if d.partial or off_frac is not None else None
         if partial is not None and partial.any():
             # the share neither resident nor off idles; an off GPU draws nothing
@@ -174,9 +177,11 @@ class HallSim:
             power = np.where(partial, resident * power + idle * idle_w, power)
             leakage = np.where(partial, resident * leakage + idle * idle_leakage, leakage)
             clock = np.where(partial, resident * clock + idle * spec.clock_idle_mhz, clock)
+            static_share = np.where(partial, resident + idle, static_share)
         if off_frac is not None:  # GPUs off for the whole step (and idle ones off for part of it)
             dark = ~running & (off_frac > 0.0)
             power, leakage, clock = (np.where(dark, (1.0 - off_frac) * x, x) for x in (power, leakage, clock))
+            static_share = np.where(dark, (1.0 - off_frac) * static_share, static_share)
             gone = off_frac >= 1.0
             tflops, resident, limited = (np.where(gone, 0.0, x) for x in (tflops, resident, limited))
             self.power_capped &= ~gone
@@ -187,6 +192,10 @@ class HallSim:
         # limit holds a GPU, its power stays at the cap)
         trip = self._junctions(dt_s, supply, leakage * (1.0 - limited))
         self.trip_s = None if trip is None else t_s + dt_s * trip
+        # the junction step changed the power by the leakage's change only
+        shares = float(np.sum(static_share)) if np.ndim(static_share) else float(self.n)
+        self.static_w = spec.static_power_w * shares
+        self.leakage_sum_w = float(np.sum(leakage + (self.power_w - power)))
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
         return self._nodes(off_frac)
 
@@ -258,4 +267,6 @@ class HallSim:
             power_capped_gpus=float(np.dot(self.resident, self.limited)),
             thermal_gpus=float(np.dot(self.resident, self.thermal)),
             shutdown_gpus=self.shutdown_gpus,
+            gpu_static_w=self.static_w,
+            gpu_leakage_w=self.leakage_sum_w,
         )

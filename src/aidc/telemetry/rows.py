@@ -74,6 +74,8 @@ def _hall_row(t_s: float, h: HallRecord) -> dict[str, Any]:
         "hall": st.name,
         "gpus_running": running,
         "gpu_w": hs.gpu_w,
+        "gpu_static_w": hs.gpu_static_w,
+        "gpu_leakage_w": hs.gpu_leakage_w,
         "node_fans_w": hs.node_fans_w,
         "it_w": hs.it_w,
         "crah_fans_w": po.crah_fans_w,

@@ -1,0 +1,148 @@
+"""Where the joules go: a site's energy attributed to its parts, over windows of a running twin
+(shaped like Zeus's ``ZeusMonitor.begin_window``/``end_window``) or over a stored run.
+
+The parts, per hall: the GPUs' static, leakage and dynamic power (the split of
+:func:`aidc.hardware.gpu.gpu_power_and_leakage`, the leakage at each step's temperatures; the
+dynamic part is what remains of the GPUs' power), the servers' fans, the rest of the servers'
+wall power (CPUs, memory, NICs, their power supplies' losses), and the cooling plant by
+subsystem (CRAH fans, pumps, chillers, heat rejection); for the site, the power chain's losses
+(transformer, UPS, PDU) and the other loads. They add up to the facility's energy by the twin's
+own bookkeeping; :attr:`Window.closure` says how exactly.
+
+Not attributed yet: jobs and replicas, serving phases (prefill, decode, KV transfer) and
+communication: the twin books a GPU's power per step, not per phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aidc.sim.engine import StepRecord
+from aidc.telemetry.store import Run, RunError
+
+HALL_PARTS = (
+    "gpu_static",
+    "gpu_leakage",
+    "gpu_dynamic",
+    "node_fans",
+    "node_other",
+    "crah_fans",
+    "pumps",
+    "chillers",
+    "heat_rejection",
+)
+SITE_PARTS = ("distribution_loss", "other_loads")
+
+
+def step_power_w(rec: StepRecord) -> dict[str, float]:
+    """Each part's power over the step [W], keyed ``HALL/part`` or ``site/part``."""
+    out: dict[str, float] = {}
+    for h in rec.halls:
+        s, p, name = h.step, h.plant, h.state.name
+        parts = (
+            s.gpu_static_w,
+            s.gpu_leakage_w,
+            s.gpu_w - s.gpu_static_w - s.gpu_leakage_w,
+            s.node_fans_w,
+            s.it_w - s.gpu_w - s.node_fans_w,
+            p.crah_fans_w,
+            p.pumps_w,
+            p.chiller_w,
+            p.heat_rejection_w,
+        )
+        out |= {f"{name}/{part}": w for part, w in zip(HALL_PARTS, parts, strict=True)}
+    out["site/distribution_loss"] = rec.chain.distribution_loss_w
+    out["site/other_loads"] = rec.chain.other_w
+    return out
+
+
+@dataclass
+class Window:
+    """What a window of the twin's run used."""
+
+    name: str
+    seconds: float = 0.0
+    facility_j: float = 0.0
+    energy_j: dict[str, float] = field(default_factory=dict)  # per HALL/part and site/part
+
+    @property
+    def closure(self) -> float:
+        """|Σ parts − facility energy| / facility energy."""
+        return (
+            abs(sum(self.energy_j.values()) - self.facility_j) / self.facility_j if self.facility_j else 0.0
+        )
+
+    def by_part(self) -> dict[str, float]:
+        """The energy of each part summed over the halls [J]."""
+        out: dict[str, float] = {}
+        for key, j in self.energy_j.items():
+            part = key.rsplit("/", 1)[1]
+            out[part] = out.get(part, 0.0) + j
+        return out
+
+
+class EnergyMonitor:
+    """Windows over a running twin: pass :meth:`observe` as ``on_step`` (``aidc.api.simulate``,
+    ``run_scenario``) or call it with each step's record; open and close windows by name between
+    steps. Windows may overlap and nest."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Window] = {}
+
+    def begin_window(self, name: str) -> None:
+        if name in self._open:
+            raise ValueError(f"window {name!r} is already open")
+        self._open[name] = Window(name)
+
+    def end_window(self, name: str) -> Window:
+        try:
+            return self._open.pop(name)
+        except KeyError:
+            raise ValueError(f"no open window {name!r}; open: {', '.join(self._open) or 'none'}") from None
+
+    def observe(self, rec: StepRecord) -> None:
+        if not self._open:
+            return
+        dt = rec.dt_s
+        power = step_power_w(rec)
+        for w in self._open.values():
+            w.seconds += dt
+            w.facility_j += rec.chain.facility_w * dt
+            for key, watts in power.items():
+                w.energy_j[key] = w.energy_j.get(key, 0.0) + watts * dt
+
+
+_HALL_SQL = """SELECT hall, sum(gpu_static_w), sum(gpu_leakage_w), sum(gpu_w - gpu_static_w - gpu_leakage_w),
+    sum(node_fans_w), sum(it_w - gpu_w - node_fans_w), sum(crah_fans_w), sum(pumps_w), sum(chiller_w),
+    sum(heat_rejection_w) FROM halls WHERE t_s >= {warmup} GROUP BY hall ORDER BY hall"""
+_SITE_SQL = """SELECT sum(distribution_loss_w), sum(other_w), sum(facility_w), count(*) FROM facility
+    WHERE t_s >= {warmup}"""
+
+
+def profile_run(path: str) -> Window:
+    """A stored run's energy by part after its warm-up, from its ``halls`` and ``facility`` tables:
+    each stored row stands for one sampling interval (every step unless ``telemetry.sample_s``).
+    ``ValueError`` for a folder that is not a run, or a run made before these columns existed."""
+    try:
+        run = Run(path)
+        scenario = run.metadata.get("scenario") or {}
+        sample_s = float((scenario.get("telemetry") or {}).get("sample_s") or scenario["dt_s"])
+        warmup = float(scenario.get("warmup_s") or 0.0)
+        if "gpu_static_w" not in run.query("SELECT * FROM halls LIMIT 0").column_names:
+            raise ValueError(
+                f"{path}: its halls table has no gpu_static_w (made before aidc profile: run it again)"
+            )
+        halls = run.query(_HALL_SQL.format(warmup=warmup)).to_pylist()
+        site = run.query(_SITE_SQL.format(warmup=warmup)).to_pylist()[0]
+    except (RunError, KeyError) as e:
+        raise ValueError(f"{path}: not a readable run ({e})") from None
+    values = list(site.values())
+    w = Window(str(path), seconds=values[3] * sample_s, facility_j=(values[2] or 0.0) * sample_s)
+    for row in halls:
+        name, *sums = row.values()
+        w.energy_j |= {
+            f"{name}/{part}": (v or 0.0) * sample_s for part, v in zip(HALL_PARTS, sums, strict=True)
+        }
+    w.energy_j["site/distribution_loss"] = (values[0] or 0.0) * sample_s
+    w.energy_j["site/other_loads"] = (values[1] or 0.0) * sample_s
+    return w
