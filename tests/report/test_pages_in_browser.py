@@ -35,9 +35,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 FIGURES_JS = """() => [...document.querySelectorAll(".js-plotly-plot")].map((d) => ({
-  empty: d._fullData.filter((t) => !Array.from(t.y || []).some(Number.isFinite)).map((t) => t.name),
+  empty: d._fullData.filter((t) => !Array.from(t.type === "sankey" ? t.link.value : t.y || [])
+    .some(Number.isFinite)).map((t) => t.name || t.type),
   legend: d._fullData.filter((t) => t.showlegend).map((t) => `${t.legendgroup}: ${t.name}`),
   colours: d._fullData.filter((t) => t.legendgroup).map((t) => [t.legendgroup, t.line.color]),
+  types: d._fullData.map((t) => t.type),
+  nodes: d._fullData.filter((t) => t.type === "sankey").map((t) => t.node.label.length),
 }))"""
 
 
@@ -152,6 +155,9 @@ def test_page_draws_in_chromium(browser, tmp_path, page_name):
 
     assert errors == []
     assert len(figures) == path.read_text().count('class="aidc-figure"') >= 1
+    if page_name == "run report":  # a real run: its energy flow (facility, IT, cooling, the parts)
+        (flow,) = [f for f in figures if "sankey" in f["types"]]
+        assert flow["nodes"][0] >= 9
     assert all(f["empty"] == [] for f in figures), [f["empty"] for f in figures]
     for f in figures:
         assert len(f["legend"]) == len(set(f["legend"])), f["legend"]

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from aidc.plotting.downsample import downsample, minmax_indices
 from aidc.plotting.pages import LEGEND, MARGIN, colour_map, time_axis, write_page, y_axis
+from aidc.report.energy_flow import energy_flow_figure
 from aidc.report.summary import summary_table
 from aidc.telemetry.store import Run
 
@@ -337,6 +338,9 @@ def _figures(run: Run) -> list[go.Figure]:
         g["t"] = g["t_s"] / scale
     colours = colour_map(name for name, _ in halls + jobs)
     figs = [_power_figure(fac, x_axis), _pue_figure(fac, x_axis)]
+    flow = energy_flow_figure(run)
+    if flow is not None:
+        figs.append(flow)
     if "grid_w" in run.query("SELECT * FROM facility LIMIT 0").column_names:
         site = _read(run, "facility", _SITE_COLUMNS)[0][1]
         site["t"] = site["t_s"] / scale
