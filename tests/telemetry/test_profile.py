@@ -78,3 +78,31 @@ def test_a_stored_run_profiles_to_its_summary(small_scenario, tmp_path):
     assert result.exit_code == 0 and "gpu_leakage" in result.output and "add up" in result.output
     bad = CliRunner().invoke(app, ["profile", str(tmp_path)])
     assert bad.exit_code == ExitCode.BAD_INPUT
+
+
+def test_each_jobs_gpu_energy_adds_up_to_the_halls():
+    """A training job and a burn-in beside reserved idle GPUs (the demo hall's jobs, on 32 GPUs)."""
+    d = example_dict("cooling_matters_liquid.toml")
+    d["duration_s"], d["warmup_s"] = 300.0, 0.0
+    d["halls"][0] |= {"racks_per_row": 4}  # 32 GPUs
+    d["halls"][0]["jobs"] = [
+        {"type": "training", "name": "train", "gpus": 16},
+        {"type": "burn", "name": "burn", "gpus": 8, "precision": "fp8", "activity_frac": 1.0},
+    ]
+    scenario = validate_scenario(d)
+    monitor = EnergyMonitor.for_scenario(scenario)
+    monitor.begin_window("w")
+    simulate(scenario, on_step=monitor.observe)
+    w = monitor.end_window("w")
+    for part in ("gpu_static", "gpu_leakage", "gpu_dynamic"):
+        by_job = sum(j for k, j in w.jobs_j.items() if k.endswith(part))
+        assert by_job == pytest.approx(w.energy_j[f"lab/{part}"], rel=1e-9), part
+    per_gpu = {
+        job: w.jobs_j[f"lab/{job}/gpu_dynamic"] / n
+        for job, n in (("train", 16), ("burn", 8), ("(no job)", 8))
+    }
+    assert per_gpu["burn"] > per_gpu["train"] > 0.0 and per_gpu["(no job)"] == pytest.approx(0.0, abs=1e-6)
+    static = {job: w.jobs_j[f"lab/{job}/gpu_static"] for job in ("train", "burn", "(no job)")}
+    assert static["train"] == pytest.approx(2 * static["burn"]) and static["burn"] == pytest.approx(
+        static["(no job)"]
+    )

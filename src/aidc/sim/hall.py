@@ -68,6 +68,8 @@ class HallState:
     inlet_max_c: float  # the hottest rack inlet the step saw
     serving: tuple[ServingState, ...]  # one per serving job, in job order
     trip_s: float | None = None  # run time the step's first thermal shutdown tripped [s]; None: none
+    leakage_w: FloatArray | None = None  # of power_w: each GPU's leakage over the step
+    static_share: FloatArray | float = 1.0  # of the step, each GPU's share drawing static power
 
 
 class HallSim:
@@ -100,6 +102,8 @@ class HallSim:
         self.node_wall_w = np.zeros(node.nodes)
         self.shutdown = np.zeros(self.n, dtype=bool)
         self.shutdown_gpus = 0
+        self.leakage_w = np.zeros(self.n)
+        self.static_share: FloatArray | float = 1.0
         self.trip_s: float | None = None  # when the first GPU tripped at shutdown in the last step [s]
         self.power_capped = np.zeros(self.n, dtype=bool)
         self.thermal = np.zeros(self.n, dtype=bool)
@@ -136,6 +140,8 @@ class HallSim:
             supply_air_c=self.supply_air_c,
             inlet_max_c=self.supply_air_c + self.inlet_offset_max_c,
             serving=tuple(run.state() for run in self.workload.serving),
+            leakage_w=self.leakage_w,
+            static_share=self.static_share,
         )
 
     def init_temperatures(self, supply: Supply) -> None:
@@ -193,9 +199,11 @@ class HallSim:
         trip = self._junctions(dt_s, supply, leakage * (1.0 - limited))
         self.trip_s = None if trip is None else t_s + dt_s * trip
         # the junction step changed the power by the leakage's change only
+        self.static_share = static_share
         shares = float(np.sum(static_share)) if np.ndim(static_share) else float(self.n)
         self.static_w = spec.static_power_w * shares
-        self.leakage_sum_w = float(np.sum(leakage + (self.power_w - power)))
+        self.leakage_w = leakage + (self.power_w - power)
+        self.leakage_sum_w = float(np.sum(self.leakage_w))
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
         return self._nodes(off_frac)
 

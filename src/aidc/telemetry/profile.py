@@ -9,15 +9,23 @@ subsystem (CRAH fans, pumps, chillers, heat rejection); for the site, the power 
 (transformer, UPS, PDU) and the other loads. They add up to the facility's energy by the twin's
 own bookkeeping; :attr:`Window.closure` says how exactly.
 
-Not attributed yet: jobs and replicas, serving phases (prefill, decode, KV transfer) and
-communication: the twin books a GPU's power per step, not per phase.
+Jobs: a monitor made with :meth:`EnergyMonitor.for_scenario` also splits each hall's GPU energy
+by the job its GPUs belong to (``HALL/JOB/part``; GPUs in no job under ``(no job)``). The servers',
+the cooling's and the power chain's energy is not shared out to jobs: any split would be a policy,
+not a measurement.
+
+Not attributed yet: serving replicas and phases (prefill, decode, KV transfer) and communication:
+the twin books a GPU's power per step, not per phase.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aidc.sim.engine import StepRecord
+import numpy as np
+
+from aidc.scenario import Scenario
+from aidc.sim.engine import HallRecord, StepRecord
 from aidc.telemetry.store import Run, RunError
 
 HALL_PARTS = (
@@ -64,6 +72,7 @@ class Window:
     seconds: float = 0.0
     facility_j: float = 0.0
     energy_j: dict[str, float] = field(default_factory=dict)  # per HALL/part and site/part
+    jobs_j: dict[str, float] = field(default_factory=dict)  # GPU parts per HALL/JOB/part
 
     @property
     def closure(self) -> float:
@@ -86,8 +95,16 @@ class EnergyMonitor:
     ``run_scenario``) or call it with each step's record; open and close windows by name between
     steps. Windows may overlap and nest."""
 
-    def __init__(self) -> None:
+    def __init__(self, jobs: dict[str, dict[str, slice]] | None = None) -> None:
         self._open: dict[str, Window] = {}
+        self.jobs = jobs or {}  # hall → job → its GPUs
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario) -> EnergyMonitor:
+        """A monitor that also splits each hall's GPU energy by job."""
+        return cls(
+            {h.name: dict(zip((j.name for j in h.jobs), h.job_gpus(), strict=True)) for h in scenario.halls}
+        )
 
     def begin_window(self, name: str) -> None:
         if name in self._open:
@@ -105,11 +122,39 @@ class EnergyMonitor:
             return
         dt = rec.dt_s
         power = step_power_w(rec)
+        jobs = {
+            k: v
+            for h in rec.halls
+            if h.state.name in self.jobs
+            for k, v in _job_power_w(h, self.jobs).items()
+        }
         for w in self._open.values():
             w.seconds += dt
             w.facility_j += rec.chain.facility_w * dt
             for key, watts in power.items():
                 w.energy_j[key] = w.energy_j.get(key, 0.0) + watts * dt
+            for key, watts in jobs.items():
+                w.jobs_j[key] = w.jobs_j.get(key, 0.0) + watts * dt
+
+
+def _job_power_w(h: HallRecord, jobs: dict[str, dict[str, slice]]) -> dict[str, float]:
+    """GPU static, leakage and dynamic power of each job's GPUs in one hall [W]."""
+    st = h.state
+    n = st.power_w.size
+    share = np.broadcast_to(np.asarray(st.static_share, dtype=np.float64), (n,))
+    leakage = st.leakage_w if st.leakage_w is not None else np.zeros(n)
+    static_w = h.step.gpu_static_w / max(float(share.sum()), 1e-300) * share  # per GPU
+    owned = np.zeros(n, dtype=bool)
+    out = {}
+    for job, sl in [*jobs[st.name].items(), ("(no job)", None)]:
+        mask = ~owned if sl is None else np.zeros(n, dtype=bool)
+        if sl is not None:
+            mask[sl] = True
+            owned |= mask
+        s, lk, p = float(static_w[mask].sum()), float(leakage[mask].sum()), float(st.power_w[mask].sum())
+        out |= {f"{st.name}/{job}/gpu_static": s, f"{st.name}/{job}/gpu_leakage": lk}
+        out[f"{st.name}/{job}/gpu_dynamic"] = p - s - lk
+    return out
 
 
 _HALL_SQL = """SELECT hall, sum(gpu_static_w), sum(gpu_leakage_w), sum(gpu_w - gpu_static_w - gpu_leakage_w),
