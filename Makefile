@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_mla_decode.py
 	$(BIN)/python benchmarks/bench_control_env.py
 	$(BIN)/python benchmarks/bench_serving.py
+	$(BIN)/python benchmarks/bench_brick.py
 
 bench-model: $(STAMP)
 	$(BIN)/python benchmarks/bench_mla_decode.py

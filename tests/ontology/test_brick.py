@@ -43,9 +43,14 @@ def run_model(tmp_path_factory):
 
 
 def _labels(model: rdflib.Graph, query: str) -> list[tuple[str, ...]]:
+    """The query's rows, each site entity by its label."""
     rows = model.query(PREFIXES + query)
     return sorted(
-        tuple(str(v).split("/", 1)[-1] if "urn:aidc:site" in str(v) else str(v) for v in r) for r in rows
+        tuple(
+            str(model.value(v, rdflib.RDFS.label)) if str(v).startswith("urn:aidc:site") else str(v)
+            for v in r
+        )
+        for r in rows
     )
 
 

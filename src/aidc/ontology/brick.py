@@ -87,7 +87,9 @@ class SiteModel:
     ) -> rdflib.URIRef:
         """A node of class ``cls``, part of (a space in a space, equipment in equipment or a
         collection) or located in (equipment in a space) another, by name."""
-        node = self.ns[quote(name, safe="/-_.")]
+        # one namespace for the whole site: a "/" in the local name would make every entity its own
+        # namespace prefix, and the Turtle writer quadratic in them
+        node = self.ns[quote(name.replace("/", "."), safe="-_.")]
         self.g.add((node, RDF.type, cls))
         self.g.add((node, RDFS.label, rdflib.Literal(name)))
         if part_of is not None:
