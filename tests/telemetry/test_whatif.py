@@ -57,3 +57,11 @@ def test_the_command_prints_the_variants_and_refuses_a_bad_scenario(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("name = 3\n")
     assert CliRunner().invoke(app, ["whatif", str(bad)]).exit_code == ExitCode.BAD_INPUT
+
+
+def test_a_serving_scenario_also_shows_tokens_per_kwh_and_latency():
+    ok = CliRunner().invoke(
+        app, ["whatif", str(EXAMPLES / "serving_deepseek_v3.toml"), "--hours", "0.1", "--top", "1"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "tokens per kWh" in ok.output and "TTFT p99" in ok.output
