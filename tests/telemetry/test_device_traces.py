@@ -3,6 +3,8 @@ of `aidc record` pivots into one, and bad files say the file, the column, the va
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,46 @@ def test_a_recording_pivots_into_the_gpus_trace(tmp_path):
     np.testing.assert_allclose(trace.power_w, 500.0)  # 1000 J per 2 s, from the counter
     with pytest.raises(TraceError, match="no gpu2_temp_c"):
         read_device_trace(tmp_path / "rec", gpu_index=2, sink_c=30.0)
+
+
+def _fake_nvml() -> SimpleNamespace:
+    """The part of pynvml's interface NVMLSource calls, for one GPU whose readings step on each
+    read: what a driver would answer (milliwatts, millijoules, percent)."""
+    k = [0]
+
+    def handle(i):
+        k[0] += 1  # one reading of every metric per source read
+        return i
+
+    return SimpleNamespace(
+        NVML_TEMPERATURE_GPU=0,
+        NVML_CLOCK_SM=1,
+        NVMLError=Exception,
+        nvmlInit=lambda: None,
+        nvmlDeviceGetCount=lambda: 1,
+        nvmlDeviceGetHandleByIndex=handle,
+        nvmlDeviceGetTemperature=lambda h, sensor: 40 + k[0],
+        nvmlDeviceGetPowerUsage=lambda h: 500_000,
+        nvmlDeviceGetClockInfo=lambda h, clock: 1980,
+        nvmlDeviceGetTotalEnergyConsumption=lambda h: 1_000_000 * k[0],
+        nvmlDeviceGetUtilizationRates=lambda h: SimpleNamespace(gpu=75, memory=30),
+        nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0,
+    )
+
+
+def test_what_nvml_records_is_what_calibration_reads(tmp_path, monkeypatch):
+    """NVMLSource's metric names and units, through aidc record's run folder, into a GPU trace."""
+    from aidc.api import record_host
+    from aidc.telemetry import sources
+
+    monkeypatch.setattr(sources, "pynvml", _fake_nvml())
+    run = record_host(tmp_path / "rec", 0.25, 0.05, sources=[sources.NVMLSource()])
+    trace = read_device_trace(run.path, sink_c=30.0)
+    n = len(trace.t_s)
+    assert n >= 4
+    np.testing.assert_allclose(trace.temp_c, 41.0 + np.arange(n))
+    np.testing.assert_allclose(trace.activity, 0.75)  # percent → share
+    np.testing.assert_allclose(trace.clock_mhz, 1980.0)
+    np.testing.assert_allclose(
+        trace.power_w, 1000.0 / np.diff(trace.t_s)
+    )  # 1 kJ per reading, from the counter
