@@ -50,6 +50,14 @@ FloatArray = NDArray[np.float64]
 POWER_PARAMETERS = ("static_power_w", "leakage_ref_w", "leakage_doubling_c", "dynamic_max_w")
 """The fields of :class:`~aidc.hardware.catalog.GPUSpec` the power fit sets."""
 
+_SPLIT_BOUND_TDP = 4.0
+"""Leakage and dynamic power are bounded by this many TDPs in the fit: far above any real part
+(the catalog's are 0.4–0.7 TDP), a bound only to keep the search finite."""
+
+_SERIES_BELOW = 1e-6
+"""|x| below which :func:`rc_response` takes φ and ψ from their first-order series (in scalar
+arithmetic the closed forms lose digits there; cf. :data:`aidc.hardware.gpu._SERIES_BELOW`)."""
+
 GUIDELINE14_HOURLY = {"cv_rmse_pct": 30.0, "nmbe_pct": 10.0}
 """ASHRAE Guideline 14-2014's calibration criteria for hourly data: CV(RMSE) ≤ 30 %, |NMBE| ≤ 10 %."""
 
@@ -214,8 +222,12 @@ def fit_power_split(
     fixed = fixed or {}
     free = [name for name in POWER_PARAMETERS if name not in fixed]
     lower = {"static_power_w": 0.0, "leakage_ref_w": 0.0, "leakage_doubling_c": 3.0, "dynamic_max_w": 0.0}
-    upper = {"static_power_w": spec.tdp_w, "leakage_ref_w": 4 * spec.tdp_w, "leakage_doubling_c": 40.0}
-    upper["dynamic_max_w"] = 4 * spec.tdp_w
+    upper = {
+        "static_power_w": spec.tdp_w,
+        "leakage_ref_w": _SPLIT_BOUND_TDP * spec.tdp_w,
+        "leakage_doubling_c": 40.0,
+        "dynamic_max_w": _SPLIT_BOUND_TDP * spec.tdp_w,
+    }
     x0 = [min(max(getattr(spec, name), lower[name]), upper[name]) for name in free]
 
     def trial(x: FloatArray) -> GPUSpec:
@@ -239,8 +251,8 @@ def rc_response(
     [°C], from its first measured temperature.
 
     Without ``leakage``, T ← T_eq + (T − T_eq)·e^(−Δt/RC), T_eq = T_sink + P̄·R: exact for a power
-    held over each interval. With ``leakage`` = (leakage at the reference temperature at each
-    interval's voltage [W], doubling temperature [°C]) the power rises with the temperature within
+    held over each interval. With ``leakage`` = (leakage at 0 °C at each interval's voltage [W],
+    doubling temperature [°C]: :func:`_leakage_law`) the power rises with the temperature within
     the interval as the twin's step integrates it (:func:`~aidc.hardware.gpu.junction_temperature_rc`,
     the leakage linearized at the interval's start): the start power P₀ that gives the measured
     mean P̄ = P₀ + g·(T̄ − T₀) is solved first (the mean is linear in P₀). The twin books the step's
@@ -251,14 +263,15 @@ def rc_response(
     sinks, means = trace.sink_c[:-1].tolist(), trace.power_w.tolist()
     coeff = leakage[0].tolist() if leakage else [0.0] * len(means)
     per_k = math.log(2.0) / leakage[1] if leakage else 0.0
-    ref = leakage[1] if leakage else 1.0
+    doubling = leakage[1] if leakage else 1.0
     t = float(trace.temp_c[0])
     out = [t]
     for dt, sink, mean, lc in zip(h, sinks, means, coeff, strict=True):
-        g = lc * 2.0 ** (t / ref) * per_k if lc else 0.0
+        g = lc * 2.0 ** (t / doubling) * per_k if lc else 0.0  # dP_leak/dT at t [W/K]
         x = (1.0 / r - g) * dt / c
-        phi = -math.expm1(-x) / x if abs(x) > 1e-6 else 1.0 - x / 2.0
-        psi = (1.0 - phi) / x if abs(x) > 1e-6 else 0.5 - x / 6.0
+        small = abs(x) < _SERIES_BELOW
+        phi = 1.0 - x / 2.0 if small else -math.expm1(-x) / x
+        psi = 0.5 - x / 6.0 if small else (1.0 - phi) / x
         a = g * psi * dt / c
         p0 = (mean + a * (t - sink) / r) / (1.0 + a)
         t = max(t + (p0 - (t - sink) / r) * dt / c * phi, sink)

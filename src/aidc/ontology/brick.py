@@ -142,8 +142,7 @@ def brick_model(
     m = SiteModel(scenario.name, stored_at)
     m.entity("site", REC.Site)
     m.entity("meter", BRICK.Building_Electrical_Meter, located="site")
-    rows_fed = [_hall(m, h) for h in scenario.halls]
-    _power_chain(m, scenario, rows_fed)
+    _power_chain(m, scenario, [_hall(m, h) for h in scenario.halls])
     facility = (columns or {}).get("facility") or _facility_columns(scenario)
     for spec in FACILITY_POINTS:
         if spec.column in facility and spec.owner in m.by_name:
@@ -163,15 +162,15 @@ def _facility_columns(scenario: Scenario) -> set[str]:
 
 
 def _hall(m: SiteModel, h: HallConfig) -> list[str]:
-    """Spaces, IT and cooling of one hall; returns the names of its racks by row (for the PDUs)."""
+    """Spaces, IT and cooling of one hall; returns the names of its racks (for the PDUs)."""
     m.entity(h.name, REC.DataServerRoom, part_of="site")
     kind = h.cooling.type
     plant = _plant(m, h)
     per_node = h.node.gpus_per_node
-    racks_by_row = []
+    racks = []
     for r in range(h.rows):
-        row = m.entity(f"{h.name}/row-{r + 1}", AIDC.Rack_Row, part_of=h.name)
-        racks = []
+        row = f"{h.name}/row-{r + 1}"
+        m.entity(row, AIDC.Rack_Row, part_of=h.name)
         if kind == "liquid":
             m.entity(f"{h.name}/cdu-{r + 1}", AIDC.CDU, located=h.name)
             m.entity(f"{h.name}/cdu-{r + 1}/pump", BRICK.Water_Pump, part_of=f"{h.name}/cdu-{r + 1}")
@@ -180,7 +179,7 @@ def _hall(m: SiteModel, h: HallConfig) -> list[str]:
             m.includes(f"{h.name}/facility-water-loop", f"{h.name}/cdu-{r + 1}")
         for k in range(h.racks_per_row):
             rack = f"{h.name}/rack-{r * h.racks_per_row + k + 1}"
-            m.g.add((m.entity(rack, BRICK.ICT_Rack), BRICK.hasLocation, row))
+            m.entity(rack, BRICK.ICT_Rack, located=row)
             racks.append(rack)
             if kind == "immersion":
                 m.entity(f"{rack}/tank", AIDC.Immersion_Tank, part_of=rack)
@@ -188,8 +187,7 @@ def _hall(m: SiteModel, h: HallConfig) -> list[str]:
             for n in range(h.nodes_per_rack):
                 node_index = (r * h.racks_per_row + k) * h.nodes_per_rack + n
                 _node(m, h, rack, node_index, per_node)
-        racks_by_row.append(racks)
-    return [r for row in racks_by_row for r in row]
+    return racks
 
 
 def _node(m: SiteModel, h: HallConfig, rack: str, index: int, per_node: int) -> None:
@@ -241,7 +239,7 @@ def _plant(m: SiteModel, h: HallConfig) -> str:
     return pump
 
 
-def _power_chain(m: SiteModel, scenario: Scenario, racks: list[list[str]]) -> None:
+def _power_chain(m: SiteModel, scenario: Scenario, racks: list[list[str]]) -> None:  # racks per hall
     """Meter → transformer → switchgear → UPS (one per path) → a PDU per hall and path → racks."""
     pc = scenario.power_chain
     m.entity("transformer", BRICK.Transformer, located="site")
@@ -289,7 +287,7 @@ def _hall_points(
         wrong_kind = spec.column == ("supply_air_c" if liquid else "liquid_supply_c")
         if spec.column in halls and not wrong_kind:
             m.point(owners.get(spec.owner, h.name), spec, "halls", hall=h.name)
-    per_gpu = "gpus" in (columns or {}) if columns is not None else scenario.telemetry.per_gpu
+    per_gpu = "gpus" in columns if columns is not None else scenario.telemetry.per_gpu
     for i in range(h.gpu_count):
         for spec in GPU_POINTS:
             m.point(f"{h.name}/gpu-{i}", spec._replace(stored=per_gpu), "gpus", hall=h.name, gpu=i)

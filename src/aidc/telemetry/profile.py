@@ -160,8 +160,8 @@ def _job_power_w(h: HallRecord, jobs: dict[str, dict[str, slice]]) -> dict[str, 
 _HALL_SQL = """SELECT hall, sum(gpu_static_w), sum(gpu_leakage_w), sum(gpu_w - gpu_static_w - gpu_leakage_w),
     sum(node_fans_w), sum(it_w - gpu_w - node_fans_w), sum(crah_fans_w), sum(pumps_w), sum(chiller_w),
     sum(heat_rejection_w) FROM halls WHERE t_s >= {warmup} GROUP BY hall ORDER BY hall"""
-_SITE_SQL = """SELECT sum(distribution_loss_w), sum(other_w), sum(facility_w), count(*) FROM facility
-    WHERE t_s >= {warmup}"""
+_SITE_SQL = """SELECT sum(distribution_loss_w) AS distribution_loss, sum(other_w) AS other_loads,
+    sum(facility_w) AS facility, count(*) AS rows FROM facility WHERE t_s >= {warmup}"""
 
 
 def profile_run(path: str) -> Window:
@@ -181,13 +181,12 @@ def profile_run(path: str) -> Window:
         site = run.query(_SITE_SQL.format(warmup=warmup)).to_pylist()[0]
     except (RunError, KeyError) as e:
         raise ValueError(f"{path}: not a readable run ({e})") from None
-    values = list(site.values())
-    w = Window(str(path), seconds=values[3] * sample_s, facility_j=(values[2] or 0.0) * sample_s)
+    w = Window(str(path), seconds=site["rows"] * sample_s, facility_j=(site["facility"] or 0.0) * sample_s)
     for row in halls:
         name, *sums = row.values()
         w.energy_j |= {
             f"{name}/{part}": (v or 0.0) * sample_s for part, v in zip(HALL_PARTS, sums, strict=True)
         }
-    w.energy_j["site/distribution_loss"] = (values[0] or 0.0) * sample_s
-    w.energy_j["site/other_loads"] = (values[1] or 0.0) * sample_s
+    for part in SITE_PARTS:
+        w.energy_j[f"site/{part}"] = (site[part] or 0.0) * sample_s
     return w

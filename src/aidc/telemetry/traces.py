@@ -35,6 +35,16 @@ CSV_COLUMNS = {
 }
 
 
+TRACE_RANGES = {
+    "activity": (0.0, 1.0, "0–1"),
+    "temp_c": (-40.0, 150.0, "°C"),
+    "sink_c": (-40.0, 150.0, "°C"),
+    "clock_mhz": (0.0, 10_000.0, "MHz"),
+}
+"""Plausibility bounds of a trace's readings: NVML's temperature sensor spans −40…150 °C in its
+data type's range (far beyond any working GPU); no GPU clocks near 10 GHz."""
+
+
 class TraceError(ValueError):
     """A recording that cannot give a trace: the message names the file, the field and the rule."""
 
@@ -124,10 +134,8 @@ def _trace(p: Path, cols: dict[str, np.ndarray]) -> DeviceTrace:
     bad = np.flatnonzero(np.diff(t) <= 0.0)
     if bad.size:
         raise TraceError(f"{p}: t_s = {t[bad[0] + 1]:g} s at sample {bad[0] + 1}: times must increase")
-    _check_range(p, "activity", c["activity"], 0.0, 1.0, "0–1")
-    _check_range(p, "temp_c", c["temp_c"], -40.0, 150.0, "°C")
-    _check_range(p, "sink_c", c["sink_c"], -40.0, 150.0, "°C")
-    _check_range(p, "clock_mhz", c["clock_mhz"], 0.0, 10_000.0, "MHz")
+    for name, (lo, hi, unit) in TRACE_RANGES.items():
+        _check_range(p, name, c[name], lo, hi, unit)
     if energy is not None:
         power = np.diff(c["energy_j"]) / np.diff(t)
         _check_range(p, "energy_j", power, 0.0, math.inf, "J", "the counter must not fall")

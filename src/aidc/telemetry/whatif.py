@@ -20,14 +20,15 @@ from aidc.sim.build import build_simulation
 from aidc.telemetry.metrics import RunMetrics
 from aidc.telemetry.profile import EnergyMonitor, Window
 
-Change = Callable[[dict], bool]  # edits a scenario dict in place; False where it does not apply
+Change = Callable[[dict], bool]
+"""Edits a validated scenario's full dump (every field present) in place; False where it does not apply."""
 
 
 def _cap(frac: float) -> Change:
     def change(d: dict) -> bool:
         for hall in d["halls"]:
-            spec = GPU_CATALOG[hall.get("gpu", "H100-SXM")]
-            cap = hall.get("power_cap_w") or spec.tdp_w
+            spec = GPU_CATALOG[hall["gpu"]]
+            cap = hall["power_cap_w"] or spec.tdp_w
             hall["power_cap_w"] = max(frac * cap, spec.power_cap_min_w)
         return True
 
@@ -39,23 +40,21 @@ def _coolant(delta_k: float) -> Change:
 
     def change(d: dict) -> bool:
         for hall in d["halls"]:
-            c = hall.setdefault("cooling", {"type": "air"})
-            if c.get("type", "air") == "air":
-                c["supply_air_temp_c"] = c.get("supply_air_temp_c", 24.0) + delta_k / 2
-                c["chw_supply_temp_c"] = c.get("chw_supply_temp_c", 14.0) + delta_k / 2
+            c = hall["cooling"]
+            if c["type"] == "air":
+                c["supply_air_temp_c"] += delta_k / 2
+                c["chw_supply_temp_c"] += delta_k / 2
             else:
-                default = 32.0 if c["type"] == "liquid" else 35.0
-                c["facility_supply_temp_c"] = c.get("facility_supply_temp_c", default) + delta_k
+                c["facility_supply_temp_c"] += delta_k
         return True
 
     return change
 
 
 def _dc_800v(d: dict) -> bool:
-    chain = d.setdefault("power_chain", {})
-    if chain.get("distribution", "ac") == "dc_800v":
+    if d["power_chain"]["distribution"] == "dc_800v":
         return False
-    chain["distribution"] = "dc_800v"
+    d["power_chain"]["distribution"] = "dc_800v"
     return True
 
 
