@@ -174,8 +174,8 @@ TMY2_LINES = (PVLIB_DATA / "12839.tm2").read_text().splitlines()
 JUNK = ("", "nan", "-9900", "abc", "1e400", "-1e400", "9999", "-273.15", ",,", '"', "\u00e9")
 
 
-# How a weather file is broken, by weight: the ones that parse in full cost about a second each
-# (pvlib's TMY2 reader, CoolProp's wet bulb over 8760 hours), so they come up less often.
+# How a weather file is broken, by weight: the ones that parse in full cost the most (pvlib's
+# readers and the wet bulb over 8760 hours), so they come up less often.
 WEATHER_EDITS = ("whole", "one field", "swap") + ("cut lines", "cut bytes", "junk", "empty") * 4
 
 

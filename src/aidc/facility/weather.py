@@ -1,4 +1,5 @@
-"""Outdoor weather: typical-meteorological-year files read with pvlib, psychrometrics with CoolProp.
+"""Outdoor weather: typical-meteorological-year files read with pvlib, wet bulb by the ASHRAE
+psychrometrics of :mod:`aidc.facility.psychrometrics`.
 
 pvlib ships three typical-year files, which aidc uses as its bundled climates (no download;
 :data:`aidc.facility.climates.BUNDLED_CLIMATES` names them).
@@ -17,38 +18,13 @@ from typing import Any
 
 import numpy as np
 import pvlib
-from CoolProp.CoolProp import HAPropsSI
 from numpy.typing import NDArray
 
+from aidc.facility import psychrometrics
 from aidc.facility.climates import BUNDLED_CLIMATES
-from aidc.units import HOURS_PER_YEAR, KELVIN_OFFSET, STANDARD_PRESSURE_PA
+from aidc.units import HOURS_PER_YEAR, STANDARD_PRESSURE_PA
 
 FloatArray = NDArray[np.float64]
-
-
-def wet_bulb_coolprop(
-    dry_bulb_c: NDArray[np.float64],
-    relative_humidity_frac: NDArray[np.float64],
-    pressure_pa: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """Thermodynamic wet-bulb temperature of moist air [°C].
-
-    Parameters
-    ----------
-    dry_bulb_c : dry-bulb temperature [°C]
-    relative_humidity_frac : relative humidity [0-1]
-    pressure_pa : barometric pressure [Pa]
-
-    Notes
-    -----
-    CoolProp's ``HAPropsSI`` real-gas humid-air model (Herrmann, Kretzschmar & Gatley, "Thermodynamic
-    properties of real moist air, dry air, steam, water, and ice", ASHRAE RP-1485, 2009). Valid
-    for −143 to 350 °C and 10 Pa to 10 MPa; relative humidity is clipped to [0.01, 1].
-    """
-    rh = np.clip(np.asarray(relative_humidity_frac, dtype=np.float64), 0.01, 1.0)
-    t_k = np.asarray(dry_bulb_c, dtype=np.float64) + KELVIN_OFFSET
-    p = np.asarray(pressure_pa, dtype=np.float64)
-    return np.asarray(HAPropsSI("Twb", "T", t_k, "P", p, "R", rh)) - KELVIN_OFFSET
 
 
 @dataclass(frozen=True)
@@ -89,7 +65,7 @@ def constant_weather(dry_bulb_c: float, relative_humidity_frac: float) -> Weathe
     """A climate that never changes (a test chamber or a laboratory)."""
     tdb = np.array([dry_bulb_c], dtype=np.float64)
     rh = np.array([relative_humidity_frac], dtype=np.float64)
-    twb = wet_bulb_coolprop(tdb, rh, np.array([STANDARD_PRESSURE_PA]))
+    twb = psychrometrics.wet_bulb_c(tdb, rh, np.array([STANDARD_PRESSURE_PA]))
     return Weather("constant", "constant conditions from the scenario", tdb, twb, rh)
 
 
@@ -134,7 +110,7 @@ def load_tmy(path: str, fmt: str) -> Weather:
                 f"{p}: hour {i}: {column} = {values[i]:g} is outside {low:g} … {high:g}; "
                 f"{bad.size} of its {values.size} hours are"
             )
-    twb = wet_bulb_coolprop(tdb, rh_pct / 100.0, pressure)
+    twb = psychrometrics.wet_bulb_c(tdb, rh_pct / 100.0, pressure)
     source = f"{fmt.upper()} file {p.name} read with pvlib {pvlib.__version__}"
     return Weather(name, source, tdb, twb, rh_pct / 100.0)
 
