@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from aidc.hardware import governor
 from aidc.hardware import gpu as g
 from aidc.hardware.catalog import GPU_CATALOG, get_gpu
 
@@ -33,7 +34,7 @@ def test_governor_meets_the_cap_when_it_binds(name):
     temps = np.linspace(30.0, 85.0, 12)
     cap = np.full_like(temps, spec.tdp_w * 0.8)
     ceiling = g.boost_clock_limit(temps, spec)
-    f = g.power_limit_governor(cap, 1.0, temps, ceiling, spec)
+    f = governor.power_limit_governor(cap, 1.0, temps, ceiling, spec)
     p = g.gpu_power(1.0, f, temps, spec)
     binding = f < ceiling
     reachable = g.gpu_power(1.0, spec.clock_min_mhz, temps, spec) <= cap
@@ -54,19 +55,19 @@ def test_governor_warm_start_reaches_the_cold_start_root(name):
     activity = rng.uniform(0.0, 1.0, 256)
     cap = rng.uniform(0.5, 1.0, 256) * spec.tdp_w
     ceiling = g.boost_clock_limit(temps, spec)
-    cold = g.power_limit_governor(cap, activity, temps, ceiling, spec)
+    cold = governor.power_limit_governor(cap, activity, temps, ceiling, spec)
     for start in (cold * rng.uniform(0.5, 1.5, 256), np.full(256, spec.clock_idle_mhz), cold):
-        warm = g.power_limit_governor(cap, activity, temps, ceiling, spec, initial_mhz=start)
+        warm = governor.power_limit_governor(cap, activity, temps, ceiling, spec, initial_mhz=start)
         np.testing.assert_allclose(warm, cold, atol=1e-5)
 
 
 def test_governor_keeps_the_ceiling_when_power_is_below_cap():
-    f = g.power_limit_governor(700.0, 0.2, 40.0, 1967.0, H100)
+    f = governor.power_limit_governor(700.0, 0.2, 40.0, 1967.0, H100)
     assert float(f) == pytest.approx(1967.0)
 
 
 def test_governor_floors_at_minimum_clock_for_impossible_cap():
-    f = g.power_limit_governor(10.0, 1.0, 80.0, 1980.0, H100)
+    f = governor.power_limit_governor(10.0, 1.0, 80.0, 1980.0, H100)
     assert float(f) == H100.clock_min_mhz
 
 

@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import least_squares
 
-from aidc.hardware import gpu
+from aidc.hardware import governor, gpu
 from aidc.hardware.catalog import GPUSpec
 
 FloatArray = NDArray[np.float64]
@@ -174,7 +174,7 @@ def simulate_device(
 
     With ``clock_mhz`` (measured clocks) the clock is an input; without it GPU Boost and the power
     limiter choose it each step (:func:`~aidc.hardware.gpu.boost_clock_limit`,
-    :func:`~aidc.hardware.gpu.power_limit_governor` under ``power_cap_w``, the TDP by default).
+    :func:`~aidc.hardware.governor.power_limit_governor` under ``power_cap_w``, the TDP by default).
     Each step is :class:`aidc.sim.hall.HallSim`'s for one GPU: power at the step's start, the
     exact RC with the leakage linearized (none while the limiter holds the GPU at its cap), the
     step's power from the leakage at its mean temperature. A junction reaching the shutdown
@@ -190,7 +190,7 @@ def simulate_device(
         held = False
         if clock_mhz is None:
             ceiling = float(gpu.boost_clock_limit(t, spec))
-            f = float(gpu.power_limit_governor(cap, activity[k], t, ceiling, spec))
+            f = float(governor.power_limit_governor(cap, activity[k], t, ceiling, spec))
             held = f < ceiling
         else:
             f = float(clock_mhz[k])

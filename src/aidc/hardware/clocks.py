@@ -3,7 +3,7 @@
 At the start of a step each GPU's junction temperature is known. It sets GPU Boost's ceiling
 (:func:`~aidc.hardware.gpu.boost_clock_limit`, halved under hardware slowdown), and below that
 ceiling the power limiter holds the board power under the cap for the activity of the work that
-runs (:func:`~aidc.hardware.gpu.power_limit_governor`). A workload asks :class:`ClockLimits` for
+runs (:func:`~aidc.hardware.governor.power_limit_governor`). A workload asks :class:`ClockLimits` for
 the clock of the work it is about to run, so work is always done at the clock the GPU has in the
 step in which it happens.
 
@@ -33,14 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from aidc.hardware import kernels
 from aidc.hardware.catalog import GPUSpec
-from aidc.hardware.gpu import (
-    ActivityLaw,
-    boost_clock_limit,
-    gpu_power,
-    hardware_slowdown_factor,
-    power_limit_governor,
-)
+from aidc.hardware.governor import ActivityLaw, power_limit_governor
+from aidc.hardware.gpu import HW_SLOWDOWN_CLOCK_FACTOR, boost_clock_limit, gpu_power, hardware_slowdown_factor
 
 FloatArray = NDArray[np.float64]
 
@@ -87,7 +83,13 @@ class ClockLimits:
     def at(
         cls, spec: GPUSpec, power_cap_w: float, temp_c: FloatArray, off: OffIntervals | None = None
     ) -> ClockLimits:
-        ceiling = boost_clock_limit(temp_c, spec) * hardware_slowdown_factor(temp_c, spec)
+        if kernels.enabled() and isinstance(temp_c, np.ndarray) and temp_c.ndim == 1:
+            ceiling = kernels.clock_ceiling(
+                temp_c, spec.clock_max_mhz, spec.clock_idle_mhz, spec.boost_mhz_per_c,
+                spec.boost_temp_start_c, spec.slowdown_temp_c, HW_SLOWDOWN_CLOCK_FACTOR,
+            )  # fmt: skip
+        else:
+            ceiling = boost_clock_limit(temp_c, spec) * hardware_slowdown_factor(temp_c, spec)
         return cls(spec, power_cap_w, temp_c, ceiling, off)
 
     def clock_mhz(
@@ -97,7 +99,7 @@ class ClockLimits:
         initial_mhz: ArrayLike | None = None,
     ) -> FloatArray:
         """The clock of each of ``gpus`` running work at ``activity`` (or whose activity follows the
-        clock by an :data:`~aidc.hardware.gpu.ActivityLaw`) [MHz]; ``initial_mhz``: a warm start of
+        clock by an :data:`~aidc.hardware.governor.ActivityLaw`) [MHz]; ``initial_mhz``: a warm start of
         the power-limit solve, e.g. the last step's solution."""
         return power_limit_governor(
             self.power_cap_w, activity, self.temp_c[gpus], self.ceiling_mhz[gpus], self.spec, initial_mhz

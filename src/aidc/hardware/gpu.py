@@ -7,7 +7,6 @@ descriptions of what the hardware does; each docstring states its source and val
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -128,81 +127,6 @@ def hardware_slowdown_factor(junction_temp_c: ArrayLike, spec: GPUSpec) -> Float
     temperature, 1 below it (nvidia-smi(1), HW Thermal Slowdown)."""
     t = np.asarray(junction_temp_c, dtype=np.float64)
     return np.where(t >= spec.slowdown_temp_c, HW_SLOWDOWN_CLOCK_FACTOR, 1.0)
-
-
-def _power_curve(junction_temp_c: ArrayLike, spec: GPUSpec) -> tuple[float, float, FloatArray, float]:
-    """Coefficients of P(f) = static + V·(leak + dyn·a·V·f), V = v0 + k·f on the linear V–f curve:
-    (k [V/MHz], v0 [V], leak [W/V], dyn [W/(V²·MHz)])."""
-    k = (spec.voltage_max_v - spec.voltage_idle_v) / (spec.clock_max_mhz - spec.clock_idle_mhz)
-    v0 = spec.voltage_idle_v - k * spec.clock_idle_mhz
-    leak = leakage_power_exponential(junction_temp_c, 1.0, spec)  # per volt
-    return k, v0, leak, spec.dynamic_max_w / (spec.voltage_max_v**2 * spec.clock_max_mhz)
-
-
-ActivityLaw = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
-"""Work whose switching activity depends on the clock: f [MHz] → (activity, d activity / d f)."""
-
-
-def power_limit_governor(
-    power_cap_w: ArrayLike,
-    activity: ArrayLike | ActivityLaw,
-    junction_temp_c: ArrayLike,
-    clock_ceiling_mhz: ArrayLike,
-    spec: GPUSpec,
-    initial_mhz: ArrayLike | None = None,
-    max_iterations: int = 8,
-    tol_mhz: float = 0.01,
-) -> FloatArray:
-    """Highest clock whose total power fits under the cap [MHz].
-
-    Solves P(f) = cap for f on [clock_min, ceiling], with P from :func:`gpu_power`. On the
-    linear V–f curve P(f) is a cubic in f, increasing and convex for f ≥ 0, so Newton's method
-    started at the ceiling (where P > cap whenever the cap binds) converges monotonically from
-    above: six iterations reach a residual below 1e-6 W for every catalog GPU. Started from
-    ``initial_mhz`` (the previous step's solution, a warm start), a start below the root lands
-    above it after one step (convexity) and converges monotonically from there; a start near the
-    root converges in two. Iteration stops when no clock moves by more than ``tol_mhz``, or after
-    ``max_iterations``; quadratic convergence leaves the returned clock within ~1e-6 MHz of the
-    root, far below the hardware's 15 MHz clock bins (``nvidia-smi -q -d SUPPORTED_CLOCKS`` on
-    H100). GPUs whose power at the ceiling is already under the cap keep the ceiling. A cap below
-    the power at the minimum clock returns the minimum clock (the hardware cannot go lower; the
-    cap is then violated, as on real GPUs).
-
-    ``activity`` may be an :data:`ActivityLaw`: work whose activity changes with the clock (a
-    compute phase stretching as 1/f beside communication that does not). Newton then solves the
-    clock and the activity together, P(f, a(f)) = cap, with dP/df including a'(f); P stays
-    increasing in f as long as a(f)·f does, which holds for such work (its switching events per
-    second rise with the clock).
-
-    The real governor acts every few milliseconds on discrete clock bins; its steady state,
-    computed here continuously, is what matters at the twin's steps (≥ 1 s).
-    """
-    cap = np.asarray(power_cap_w, dtype=np.float64)
-    ceiling = np.asarray(clock_ceiling_mhz, dtype=np.float64)
-    law = activity if callable(activity) else None
-    a = np.asarray(0.0 if law else activity, dtype=np.float64)
-    if initial_mhz is None:
-        f = np.array(np.broadcast_to(ceiling, np.broadcast_shapes(ceiling.shape, a.shape)), dtype=np.float64)
-    else:
-        # never start below 1 MHz: the cubic's convexity (and so the monotone convergence) holds for f ≥ 0
-        f = np.minimum(np.maximum(np.asarray(initial_mhz, dtype=np.float64), 1.0), ceiling)
-    k, v0, leak, dyn = _power_curve(junction_temp_c, spec)
-    leak_k = leak * k
-    for _ in range(max_iterations):
-        v = v0 + k * f
-        if law is not None:
-            a, da = law(f)
-        dyn_v = dyn * a * v
-        dp = leak_k + dyn_v * (2.0 * k * f + v)
-        if law is not None:  # the activity's own change with the clock
-            dp = dp + dyn * da * v * v * f
-        p = spec.static_power_w + v * (leak + dyn_v * f)
-        f_next = np.minimum(f - (p - cap) / dp, ceiling)
-        step = np.abs(f_next - f)
-        f = f_next
-        if step.size == 0 or np.maximum.reduce(step, axis=None) < tol_mhz:  # np.max, without its wrapper
-            break
-    return np.minimum(np.maximum(f, spec.clock_min_mhz), ceiling)  # np.clip, without its overhead
 
 
 class JunctionStep(NamedTuple):

@@ -14,16 +14,26 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from aidc.hardware import gpu
+import aidc.sim.hall_kernel as hk
+from aidc.hardware import gpu, kernels
 from aidc.hardware.catalog import GPUSpec
 from aidc.hardware.clocks import ClockLimits, OffIntervals
-from aidc.hardware.node import NodeSpec, Supply, ThermalPath, design_heat_w, node_wall_power_w
-from aidc.workload.demand import off_share
+from aidc.hardware.node import (
+    THERMAL_PATHS,
+    NodeSpec,
+    Supply,
+    ThermalPath,
+    coolant_rise_resistance_k_w,
+    design_heat_w,
+    node_wall_power_w,
+)
+from aidc.workload.demand import Demand, off_share
 from aidc.workload.jobs import HallWorkload
 from aidc.workload.serving.deploy import ServingState
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+_NO_OFF = np.zeros(0)  # the compiled step's off shares when no GPU is off
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,10 @@ class HallSim:
         self.trip_s: float | None = None  # when the first GPU tripped at shutdown in the last step [s]
         self.power_capped = np.zeros(self.n, dtype=bool)
         self.thermal = np.zeros(self.n, dtype=bool)
+        # the compiled step (aidc.sim.hall_kernel) for the catalog's thermal paths
+        kind = next((k for k, p in THERMAL_PATHS.items() if p is path), None)
+        self._path_index = hk.PATH_INDEX.get(kind, -1)
+        self._constants = hk.constants(spec, node, kind) if kind else None
 
     def design_heat_w(self) -> tuple[float, float]:
         """Design heat to liquid and to air [W]: every GPU at TDP, fans at full speed."""
@@ -166,6 +180,8 @@ class HallSim:
         # 1–2. workload demand at the clocks the junction temperatures and the power cap allow
         limits = ClockLimits.at(spec, self.power_cap_w, self.temp_c, off)
         d = self.workload.demand(t_s, dt_s, limits)
+        if self._constants is not None and kernels.enabled():
+            return self._step_compiled(t_s, dt_s, supply, d, off_frac)
         resident, limited = d.resident_frac, d.limited_frac
         running = resident > 0.0
         self.power_capped = limited > 0.0
@@ -206,6 +222,51 @@ class HallSim:
         self.leakage_sum_w = float(np.sum(self.leakage_w))
         # 5. nodes: fans follow the hottest GPU; heat split to liquid and air
         return self._nodes(off_frac)
+
+    def _step_compiled(
+        self, t_s: float, dt_s: float, supply: Supply, d: Demand, off_frac: FloatArray | None
+    ) -> HallStep:
+        """Steps 3–5 as one compiled pass (:func:`aidc.sim.hall_kernel.hall_physics`), the same
+        physics as the numpy lines of :meth:`step`, :meth:`_junctions` and :meth:`_nodes`."""
+        n, node = self.n, self.node
+        x, flags = np.empty((8, n)), np.empty((3, n), dtype=np.bool_)
+        x[hk.TFLOPS], x[hk.RESIDENT], x[hk.LIMITED] = d.tflops, d.resident_frac, d.limited_frac
+        fan_speed, node_wall = self.fan_speed.copy(), np.empty(node.nodes)
+        has_off = off_frac is not None
+        rise = coolant_rise_resistance_k_w(node.cold_plate_flow_l_min, supply.flow_frac)
+        trip, sums = hk.hall_physics(
+            self._constants, x, flags, dt_s, np.asarray(d.activity, dtype=np.float64),
+            np.asarray(d.clock_mhz, dtype=np.float64), off_frac if has_off else _NO_OFF, has_off,
+            d.partial or has_off, self.temp_c, self.shutdown, fan_speed, node_wall, self._path_index,
+            supply.air_c, supply.liquid_c, node.inlet_offset_c, node.r_factor, rise,
+        )  # fmt: skip
+        self.power_w, self.leakage_w, self.clock_mhz = x[hk.POWER], x[hk.LEAKAGE], x[hk.CLOCK]
+        self.tflops, self.resident, self.limited = x[hk.TFLOPS], x[hk.RESIDENT], x[hk.LIMITED]
+        self.temp_c, self.static_share = x[hk.TEMP], x[hk.SHARE]
+        self.shutdown, self.power_capped = flags[hk.SHUTDOWN], flags[hk.CAPPED]
+        self.thermal = flags[hk.THERMAL]
+        self.fan_speed, self.node_wall_w, self.supply_air_c = fan_speed, node_wall, supply.air_c
+        self.shutdown_gpus = int(np.count_nonzero(self.shutdown))
+        self.trip_s = None if trip > 1.0 else t_s + dt_s * trip
+        gpu_w, fans_w, it_w, speeds, tflops, active, capped, thermal, shares = sums.tolist()
+        self.static_w = self.spec.static_power_w * shares
+        self.leakage_sum_w = float(np.sum(self.leakage_w))
+        liquid = self.path.heat_to_liquid_w(gpu_w, node.nodes * node.base_power_w, it_w, node)
+        return HallStep(
+            gpu_w=gpu_w,
+            node_fans_w=fans_w,
+            it_w=it_w,
+            heat_to_liquid_w=liquid,
+            heat_to_air_w=it_w - liquid,
+            server_airflow_m3_s=speeds * node.airflow_full_speed_m3_s,
+            tflops_sum=tflops,
+            active_gpus=active,
+            power_capped_gpus=capped,
+            thermal_gpus=thermal,
+            shutdown_gpus=self.shutdown_gpus,
+            gpu_static_w=self.static_w,
+            gpu_leakage_w=self.leakage_sum_w,
+        )
 
     def _junctions(self, dt_s: float, supply: Supply, leakage_w: FloatArray) -> float | None:
         """Junctions over the step; the power becomes the step's mean (leakage follows the

@@ -22,7 +22,8 @@ from numpy.typing import NDArray
 
 from aidc.facility.storage import Battery, BatterySpec
 from aidc.hardware.catalog import GPUSpec
-from aidc.hardware.gpu import boost_clock_limit, gpu_power, hardware_slowdown_factor, power_limit_governor
+from aidc.hardware.governor import power_limit_governor
+from aidc.hardware.gpu import boost_clock_limit, gpu_power, hardware_slowdown_factor
 from aidc.scenario import TrainingJob
 from aidc.sim.engine import Simulation, StepRecord
 from aidc.units import J_PER_KWH

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from aidc.hardware import kernels
 from aidc.telemetry.faults import FaultMetrics
 from aidc.units import J_PER_KWH
 
@@ -51,6 +52,7 @@ ENERGY_KEYS = (
 
 _T_LO, _T_HI, _T_BIN = -30.0, 130.0, 0.05
 _EDGES = int((_T_HI - _T_LO) / _T_BIN)
+_ALL = np.ones(0, dtype=np.bool_)  # the histogram's mask when every GPU ran (not read)
 
 
 @dataclass
@@ -81,21 +83,25 @@ class _HallAccumulator:
         temps = st.temp_c
         if self.temp_sum is None:
             self.temp_sum = np.zeros(temps.size)
-        if hs.active_gpus >= temps.size:  # every GPU ran all step: the hall's totals, no masks
+        everyone = hs.active_gpus >= temps.size
+        if everyone:  # every GPU ran all step: the hall's totals, no masks
             self.gpu_energy_j += hs.gpu_w * dt
             self.node_wall_j += hs.it_w * dt
             self.node_seconds_running += st.node_wall_w.size * dt
             self.temp_sum += temps
+            running = _ALL
         else:
             running = st.resident > 0.0
             self.gpu_energy_j += float(st.power_w[running].sum()) * dt
             node_running = running.reshape(-1, st.gpus_per_node).any(axis=1)
             self.node_wall_j += float(st.node_wall_w[node_running].sum()) * dt
             self.node_seconds_running += float(node_running.sum()) * dt
-            temps = temps[running]
             self.temp_sum += np.where(running, st.temp_c, 0.0)
-        idx = ((temps - _T_LO) / _T_BIN).astype(np.int64)
-        self.temp_hist += np.bincount(np.minimum(np.maximum(idx, 0), _EDGES - 1), minlength=_EDGES)
+        if kernels.enabled():
+            kernels.histogram_add(self.temp_hist, temps, running, not everyone, _T_LO, _T_BIN)
+        else:
+            idx = (((temps if everyone else temps[running]) - _T_LO) / _T_BIN).astype(np.int64)
+            self.temp_hist += np.bincount(np.minimum(np.maximum(idx, 0), _EDGES - 1), minlength=_EDGES)
         self.temp_count += 1.0
 
     def summary(self) -> dict[str, float | int | str | None]:

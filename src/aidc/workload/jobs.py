@@ -12,7 +12,7 @@ depend on the core clock (it waits on NVLink / InfiniBand):
 A burn is a step with t_m = 0 (throughput ∝ clock); idle has a_c = 0 and no throughput. The
 clock depends on the activity through the power limit and the activity on the clock through t_c,
 so each step solves both together: the power limit's Newton iteration takes the activity as a
-function of the clock (:data:`~aidc.hardware.gpu.ActivityLaw`).
+function of the clock (:data:`~aidc.hardware.governor.ActivityLaw`).
 
 A serving job's GPUs run a :class:`~aidc.workload.serving.ServingSim`, advanced over the step at
 the step's clocks (:meth:`~aidc.workload.serving.deploy.ServingRun.advance`).
@@ -28,6 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from aidc.hardware.governor import RationalActivity
 from aidc.scenario import BurnJob, HallConfig, IdleJob, ServingJob, TrainingJob
 from aidc.workload.demand import ClockLimits, Demand, off_share
 from aidc.workload.pause import JobSchedule
@@ -81,9 +82,10 @@ class HallWorkload:
                 self.a_c[sl] = job.compute_activity_frac
                 self.a_m[sl] = job.comm_activity_frac
                 self.tflops_at_max[sl] = peak * job.mfu_compute_frac
-        c = self.t_c0 * self.clock_max_mhz  # the activity law's coefficients (see activity_law)
-        a, b, d = c * self.a_c, self.t_m * self.a_m, self.t_m
-        self._law = (a, b, c, d, b * c - a * d)
+        # Each GPU's activity at a clock f: with t_c = t_c0·f_max/f, a = (t_c·a_c + t_m·a_m)/(t_c + t_m)
+        # = (A + B·f)/(C + D·f), A = t_c0·f_max·a_c, B = t_m·a_m, C = t_c0·f_max, D = t_m
+        c = self.t_c0 * self.clock_max_mhz
+        self.activity_law = RationalActivity.of(c * self.a_c, self.t_m * self.a_m, c, self.t_m)
         self._boundaries = np.unique(np.concatenate([self.start_s, self.end_s]))
         self._boundaries = self._boundaries[np.isfinite(self._boundaries)]
         self._resident_key: tuple[int, int] | None = None
@@ -107,16 +109,6 @@ class HallWorkload:
             self._resident_key = key
             self._idle = bool((self._resident <= 0.0).any())  # some GPU has no job resident
         return self._resident
-
-    def activity_law(self, clock_mhz: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Activity of each GPU's (non-serving) job at a clock and its derivative d a / d f [1/MHz].
-
-        With t_c = t_c0·f_max/f, a = (t_c·a_c + t_m·a_m)/(t_c + t_m) = (A + B·f)/(C + D·f) where
-        A = t_c0·f_max·a_c, B = t_m·a_m, C = t_c0·f_max, D = t_m; d a/d f = (B·C − A·D)/(C + D·f)².
-        """
-        a, b, c, d, slope = self._law
-        den = c + d * clock_mhz
-        return (a + b * clock_mhz) / den, slope / (den * den)
 
     def profile(self, clock_mhz: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Time-averaged switching activity [0–1] and delivered TFLOPS (while resident) of each
