@@ -101,3 +101,20 @@ def test_a_burst_at_idle_gpus_is_served_at_the_boost_clock_whatever_the_time_ste
     trace = make_trace("burst", arrival, [10] + [800] * 64, [2] + [200] * 64)
     alone = ServingSim([(dep, 8)], trace, router="least-loaded").run()
     assert runs[1.0]["ttft_p50_s"] == pytest.approx(float(alone.percentiles(alone.ttft_s)["p50"]), rel=0.05)
+
+
+def test_the_facility_peak_does_not_depend_on_the_time_step():
+    """The 15-minute peak of facility power, with a burn starting and ending within intervals; a
+    step of 7 s does not divide the interval, so steps are split at its edges."""
+    d = example_dict("cooling_matters_air.toml")
+    d["duration_s"], d["warmup_s"] = 3600, 0
+    burn = dict(
+        type="burn", name="b", precision="fp8", activity_frac=0.9, mfu_frac=0.5, start_s=1000, end_s=2300
+    )
+    d["halls"][0]["jobs"] = [burn]
+    runs = {}
+    for dt in (*STEPS, 7.0):
+        s = simulate(validate_scenario(_at(d, dt)))
+        runs[dt] = {"peak": s["facility_power_peak_15min_kw"], "mean": s["facility_power_mean_kw"]}
+    assert runs[1.0]["peak"] > 1.3 * runs[1.0]["mean"]
+    _assert_same(runs, ("peak",), rel=0.01)

@@ -11,6 +11,10 @@ Definitions
 * Throttled share: GPU-time with a running job during which the power limit or the hardware
   thermal slowdown held the clock below what GPU Boost allowed (NVML clock-event reasons
   SW Power Cap and HW Thermal Slowdown).
+* Facility peak power: the highest mean over a 15-minute demand interval of run time (the utility's
+  billing demand, :data:`aidc.telemetry.site_metrics.DEMAND_INTERVAL_S`; a partial interval at
+  either end counts by its own length), so it does not depend on the time step as a step's own
+  peak would.
 * Temperature percentiles: over all (GPU, step) samples of running GPUs, by a 0.05 K histogram.
 * Serving: J per output token at the GPU (the job's GPUs), at the IT load (its nodes' wall power)
   and at the facility (that times the step's PUE), over the measured window; tokens per facility
@@ -27,10 +31,10 @@ import numpy as np
 
 from aidc.hardware import kernels
 from aidc.telemetry.faults import FaultMetrics
+from aidc.telemetry.site_metrics import SiteAccumulator, book_by_interval
 from aidc.units import J_PER_KWH
 
 if TYPE_CHECKING:  # types only: the report imports ENERGY_KEYS without loading the simulator
-    from aidc.facility.site import SiteOutputs
     from aidc.sim.engine import HallRecord, StepRecord
     from aidc.workload.serving import ServingResult
     from aidc.workload.serving.deploy import ServingState
@@ -209,89 +213,6 @@ class _ServingAccumulator:
         return out
 
 
-DEMAND_INTERVAL_S = 900.0
-"""Utility demand is billed on the highest 15-minute average import (the common US demand
-interval, e.g. Duke Energy Carolinas schedule LGS; FERC Form 1 peak demand is hourly)."""
-
-_SITE_KEYS = (
-    "grid_import", "pv", "pv_used", "pv_to_battery", "pv_exported", "pv_curtailed",
-    "battery_discharge", "battery_charge", "battery_losses",
-)  # fmt: skip
-
-
-class _SiteAccumulator:
-    """Energy at the meter by source and sink, the 15-minute peak import, the battery's SoC range."""
-
-    def __init__(self, annual_carbon_g_per_kwh: float | None = None) -> None:
-        self.annual_carbon_g_per_kwh = annual_carbon_g_per_kwh  # the signals' year mean, if any
-        self.energy_j = dict.fromkeys(_SITE_KEYS, 0.0)
-        self.demand_j: dict[int, float] = {}  # import per demand interval of run time
-        self.soc_min, self.soc_max = np.inf, -np.inf
-        self.carbon_g = self.cost_usd = 0.0
-        self.carbon_known = self.cost_known = False
-        self.event_s = self.event_grid_j = self.event_excess_j = self.event_cap_j = self.event_tflop = 0.0
-
-    def add_event(self, dt: float, o: SiteOutputs, cap_w: float, tflops: float) -> None:
-        """A step under a demand-response cap: what the meter drew, what exceeded the cap, the work
-        done (to compare with a run without the event: the call's quality-of-service cost)."""
-        self.event_s += dt
-        self.event_grid_j += o.grid_import_w * dt
-        self.event_excess_j += max(o.grid_import_w - cap_w, 0.0) * dt
-        self.event_cap_j += cap_w * dt
-        self.event_tflop += tflops * dt
-
-    def add(self, t_s: float, dt: float, o: SiteOutputs) -> None:
-        e = self.energy_j
-        for key, w in (
-            ("grid_import", o.grid_import_w), ("pv", o.pv_w), ("pv_used", o.pv_used_w),
-            ("pv_to_battery", o.pv_to_battery_w), ("pv_exported", o.pv_exported_w),
-            ("pv_curtailed", o.pv_curtailed_w), ("battery_discharge", max(o.battery_w, 0.0)),
-            ("battery_charge", max(-o.battery_w, 0.0)), ("battery_losses", o.battery_losses_w),
-        ):  # fmt: skip
-            e[key] += w * dt
-        t, end = t_s, t_s + dt
-        while t < end:  # a step's import split over the demand intervals it spans
-            k = int(t // DEMAND_INTERVAL_S)
-            upto = min(end, (k + 1) * DEMAND_INTERVAL_S)
-            self.demand_j[k] = self.demand_j.get(k, 0.0) + o.grid_import_w * (upto - t)
-            t = upto
-        if o.carbon_g_per_kwh is not None:  # time-based: the hour's intensity × what the grid supplied
-            self.carbon_g += o.carbon_g_per_kwh * o.grid_import_w * dt / J_PER_KWH
-            self.carbon_known = True
-        if o.price_usd_per_mwh is not None:
-            self.cost_usd += o.price_usd_per_mwh * o.grid_import_w * dt / (1e3 * J_PER_KWH)
-            self.cost_known = True
-        if o.battery_soc_frac is not None:
-            self.soc_min = min(self.soc_min, o.battery_soc_frac)
-            self.soc_max = max(self.soc_max, o.battery_soc_frac)
-
-    def summary(self, facility_j: float) -> dict[str, object]:
-        e = self.energy_j
-        out: dict[str, object] = {f"{k}_kwh": v / J_PER_KWH for k, v in e.items()}
-        if facility_j:
-            out["pv_share_of_facility_frac"] = e["pv_used"] / facility_j
-            out["battery_share_of_facility_frac"] = e["battery_discharge"] / facility_j
-        peak = max(self.demand_j.values(), default=0.0) / DEMAND_INTERVAL_S
-        out["peak_grid_demand_15min_kw"] = peak / 1e3
-        out["battery_soc_min_frac"] = self.soc_min if np.isfinite(self.soc_min) else None
-        out["battery_soc_max_frac"] = self.soc_max if np.isfinite(self.soc_max) else None
-        if self.carbon_known:
-            out["grid_carbon_t"] = self.carbon_g / 1e6
-            grid_kwh = e["grid_import"] / J_PER_KWH
-            out["grid_carbon_mean_g_per_kwh"] = self.carbon_g / grid_kwh if grid_kwh else None
-            if self.annual_carbon_g_per_kwh is not None:  # location-based: the year's mean intensity
-                out["grid_carbon_annual_mean_t"] = grid_kwh * self.annual_carbon_g_per_kwh / 1e6
-        if self.cost_known:
-            out["grid_energy_cost_usd"] = self.cost_usd
-        if self.event_s:
-            out["dr_event_h"] = self.event_s / 3600.0
-            out["dr_grid_mean_kw"] = self.event_grid_j / self.event_s / 1e3
-            out["dr_cap_mean_kw"] = self.event_cap_j / self.event_s / 1e3
-            out["dr_excess_kwh"] = self.event_excess_j / J_PER_KWH
-            out["dr_pflop_delivered"] = self.event_tflop / 1e3
-        return out
-
-
 class RunMetrics:
     """Accumulates a run's summary from step records after ``warmup_s``.
 
@@ -313,11 +234,13 @@ class RunMetrics:
         self.seconds = 0.0
         self.pue_min = np.inf
         self.pue_max = 0.0
+        self.facility_window_j: dict[int, float] = {}  # facility energy per demand interval
+        self.facility_window_s: dict[int, float] = {}
         self.halls = {name: _HallAccumulator(name, gpus) for name, gpus in halls}
         self.serving = [_ServingAccumulator(*s) for s in serving]
         site = components.get("site")
         signals = (site or {}).get("grid_signals") or {}
-        self.site = _SiteAccumulator(signals.get("carbon_mean_g_per_kwh")) if site else None
+        self.site = SiteAccumulator(signals.get("carbon_mean_g_per_kwh")) if site else None
         self.faults = FaultMetrics(components, warmup_s) if components.get("faults") else None
 
     def add(self, rec: StepRecord) -> None:
@@ -352,6 +275,7 @@ class RunMetrics:
         e["distribution_loss"] += chain.distribution_loss_w * dt
         e["other"] += chain.other_w * dt
         e["facility"] += chain.facility_w * dt
+        book_by_interval(self.facility_window_j, rec.t_s, dt, chain.facility_w, self.facility_window_s)
         if self.site is not None and rec.site is not None:
             self.site.add(rec.t_s, dt, rec.site)
             if rec.event_cap_w is not None:
@@ -374,6 +298,10 @@ class RunMetrics:
             "pue_max": self.pue_max or None,
             "it_power_mean_kw": e["it"] / self.seconds / 1e3 if self.seconds else 0.0,
             "facility_power_mean_kw": e["facility"] / self.seconds / 1e3 if self.seconds else 0.0,
+            "facility_power_peak_15min_kw": max(
+                (j / self.facility_window_s[k] for k, j in self.facility_window_j.items()), default=0.0
+            )
+            / 1e3,
             "pflop_delivered": tflop / 1e3,
             "tflop_per_facility_kwh": tflop / (e["facility"] / J_PER_KWH) if e["facility"] else 0.0,
             "water_m3": self.water_kg / 1e3,
