@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("aidc.sim",),
     ("aidc.telemetry", "aidc.control"),
     ("aidc.api", "aidc.report", "aidc.ontology"),
+    ("aidc.sweep",),
     ("aidc.cli",),
 ]
 MAX_FILE_LINES = 400

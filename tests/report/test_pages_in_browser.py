@@ -21,7 +21,10 @@ from aidc.report.power_quality import write_power_quality
 from aidc.scenario import validate_scenario
 from aidc.sim.build import build_simulation
 from aidc.sim.power_quality import Mitigations, training_power_quality
-from conftest import example_dict
+from aidc.sweep import load_sweep, run_sweep
+from aidc.sweep.page import write_sweep_page
+from aidc.sweep.runner import table
+from conftest import EXAMPLES, example_dict
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install playwright")
 
@@ -123,6 +126,19 @@ def _evaluation(tmp: Path) -> Path:
     return write_evaluation(results, tmp, kind="liquid", episode_list=episodes([2, 4], 12))[1]
 
 
+def _sweep(tmp: Path) -> Path:
+    """The example sweep's nine variants, shortened to one hour each (both varied fields drawn)."""
+    text = (EXAMPLES / "sweeps" / "supply_by_climate.toml").read_text()
+    (tmp / "sweeps").mkdir()
+    path = tmp / "sweeps" / "sw.toml"
+    path.write_text(
+        text.replace('"../demo_hall.toml"', repr(str(EXAMPLES / "demo_hall.toml"))).replace("21600", "3600")
+    )
+    sw = load_sweep(path)
+    outcomes = run_sweep(sw, tmp / "out", use_ray=False)
+    return write_sweep_page(sw, table(sw, {o.id: o for o in outcomes}), tmp / "sweep.html")
+
+
 PAGES = {
     "run report": _short_run_report,
     "run report, PV and battery": _site_report,
@@ -130,6 +146,7 @@ PAGES = {
     "power quality": _power_quality,
     "run report, a year": _year_report,
     "evaluation": _evaluation,
+    "sweep": _sweep,
 }
 
 

@@ -25,7 +25,14 @@ from aidc.scenario.facility import (
 from aidc.scenario.faults import FaultConfig
 from aidc.scenario.hall import HallConfig, NodeConfig, ThermalConfig
 from aidc.scenario.jobs import BurnJob, IdleJob, JobConfig, ServingJob, SharedPrefixConfig, TrainingJob
-from aidc.scenario.root import Scenario, TelemetryConfig, load_scenario, validate_scenario
+from aidc.scenario.root import (
+    Scenario,
+    TelemetryConfig,
+    load_scenario,
+    resolve_paths,
+    scenario_data,
+    validate_scenario,
+)
 from aidc.scenario.site import BatteryConfig, DemandResponseEvent, PVConfig, SiteConfig
 
 __all__ = [
@@ -54,5 +61,7 @@ __all__ = [
     "TrainingJob",
     "WeatherConfig",
     "load_scenario",
+    "resolve_paths",
+    "scenario_data",
     "validate_scenario",
 ]

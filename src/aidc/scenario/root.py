@@ -121,6 +121,13 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario") -> Scenari
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file. Relative file paths in it (the weather file, serving
     traces) resolve against the file's folder, whatever the working directory."""
+    return validate_scenario(scenario_data(path), str(path))
+
+
+def scenario_data(path: str | Path) -> dict[str, Any]:
+    """A scenario TOML file as parsed, its relative file paths made absolute against its folder,
+    not validated (what a sweep edits before validating each variant); ``ScenarioError`` if it
+    cannot be read."""
     p = Path(path)
     if p.is_dir():
         raise ScenarioError([f"{p} is a directory, not a scenario file"], str(p))
@@ -134,11 +141,11 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError([f"not valid TOML: {e}"], str(p)) from None
     except RecursionError:
         raise ScenarioError(["not valid TOML: nested too deeply"], str(p)) from None
-    _resolve_paths(data, p.resolve().parent)
-    return validate_scenario(data, str(p))
+    resolve_paths(data, p.resolve().parent)
+    return data
 
 
-def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
+def resolve_paths(data: dict[str, Any], folder: Path) -> None:
     """Make the relative file paths of a parsed scenario absolute, against ``folder``.
 
     A serving job's ``trace`` is a file when it has a path separator or a suffix, or names a file in
