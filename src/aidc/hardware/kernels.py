@@ -27,13 +27,12 @@ def enabled() -> bool:
     return USE_COMPILED
 
 
-FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-"""LLVM's fast-math flags the kernels allow: reassociation, reciprocals, fused multiply-adds and
-library approximations (each within an ulp or two per operation), never the assumption that no
-value is infinite or NaN (an infinite resistance is how a stopped coolant loop conducts nothing)."""
-
-jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-exact = numba.njit(cache=True, nogil=True, error_model="numpy")  # IEEE arithmetic throughout (binning)
+jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+"""Strict IEEE arithmetic, no fast-math flags: with reassociation or contraction allowed, LLVM may
+order a sum differently where it inlines a kernel differently (a fresh compile against one loaded
+from the cache), and a Ray worker's results drifted from the parent process's by an ulp; the
+kernels must give every process the same bits."""
+exact = jit  # the histogram bins by IEEE division (kept apart should jit ever relax)
 
 # the thermal paths by index, as aidc.hardware.node.THERMAL_PATHS names them
 AIR, COLD_PLATE, IMMERSION = 0, 1, 2
@@ -79,30 +78,51 @@ def governor(cap, law, rational, temp_c, ceiling, initial, warm, k, v0, dyn, sta
 
 
 @jit
-def power_and_leakage(activity, clock_mhz, temp_c, vf, static_w, leak_ref_w, leak_ref_c, doubling_c,
-                      dynamic_max_w):  # fmt: skip
-    """:func:`aidc.hardware.gpu.gpu_power_and_leakage` of one GPU; ``vf`` = (idle clock, max clock,
-    idle voltage, max voltage)."""
-    f_idle, f_max, v_idle, v_max = vf
-    v = max(v_idle + (v_max - v_idle) / (f_max - f_idle) * (clock_mhz - f_idle), v_idle)
-    leakage = leak_ref_w * (v / v_max) * 2.0 ** ((temp_c - leak_ref_c) / doubling_c)
-    v_ratio = v / v_max
-    dynamic = activity * dynamic_max_w * v_ratio * v_ratio * (clock_mhz / f_max)
+def power_constants(
+    f_idle, f_max, v_idle, v_max, static_w, leak_ref_w, leak_ref_c, doubling_c, dynamic_max_w
+):
+    """The constants :func:`power_and_leakage` takes, its divisions done once: (idle clock, idle
+    voltage, V–f slope, 1/max voltage, 1/max clock, static, leakage at the reference, the reference
+    temperature, 1/doubling temperature, dynamic at the top point)."""
+    slope = (v_max - v_idle) / (f_max - f_idle)
+    inverse = (1.0 / v_max, 1.0 / f_max)
+    return (
+        f_idle,
+        v_idle,
+        slope,
+        *inverse,
+        static_w,
+        leak_ref_w,
+        leak_ref_c,
+        1.0 / doubling_c,
+        dynamic_max_w,
+    )
+
+
+@jit
+def power_and_leakage(activity, clock_mhz, temp_c, pc):
+    """:func:`aidc.hardware.gpu.gpu_power_and_leakage` of one GPU (``pc``: :func:`power_constants`)."""
+    f_idle, v_idle, slope, inv_vmax, inv_fmax, static_w, leak_ref_w, leak_ref_c, inv_doubling, dyn_max = pc
+    v = max(v_idle + slope * (clock_mhz - f_idle), v_idle)
+    v_ratio = v * inv_vmax
+    leakage = leak_ref_w * v_ratio * 2.0 ** ((temp_c - leak_ref_c) * inv_doubling)
+    dynamic = activity * dyn_max * v_ratio * v_ratio * (clock_mhz * inv_fmax)
     return static_w + leakage + dynamic, leakage
 
 
 @jit
-def junction_rc(t0, sink, power_w, resistance_k_w, capacitance_j_k, dt_s, slope_w_k):
-    """:func:`aidc.hardware.gpu.junction_temperature_rc` of one GPU: (end, mean) [°C]."""
-    g_sink = 1.0 / resistance_k_w
-    rate = (power_w - (t0 - sink) * g_sink) / capacitance_j_k * dt_s
-    x = (g_sink - slope_w_k) / capacitance_j_k * dt_s
+def junction_rc(t0, sink, power_w, conductance_w_k, dt_over_c, slope_w_k):
+    """:func:`aidc.hardware.gpu.junction_temperature_rc` of one GPU, given the sink's conductance
+    1/R [W/K] and dt/C [K/J]: (end, mean) [°C]."""
+    rate = (power_w - (t0 - sink) * conductance_w_k) * dt_over_c
+    x = (conductance_w_k - slope_w_k) * dt_over_c
     if abs(x) < _SERIES_BELOW:
         phi = 1.0 - x / 2.0 + x * x / 6.0 - x**3 / 24.0
         psi = 0.5 - x / 6.0 + x * x / 24.0 - x**3 / 120.0
     else:
-        phi = -math.expm1(-x) / x
-        psi = (1.0 - phi) / x
+        inv_x = 1.0 / x
+        phi = -math.expm1(-x) * inv_x
+        psi = (1.0 - phi) * inv_x
     return max(t0 + rate * phi, sink), max(t0 + rate * psi, sink)
 
 

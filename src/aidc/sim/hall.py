@@ -121,6 +121,7 @@ class HallSim:
         kind = next((k for k, p in THERMAL_PATHS.items() if p is path), None)
         self._path_index = hk.PATH_INDEX.get(kind, -1)
         self._constants = hk.constants(spec, node, kind) if kind else None
+        self._inv_r_factor = 1.0 / node.r_factor
 
     def design_heat_w(self) -> tuple[float, float]:
         """Design heat to liquid and to air [W]: every GPU at TDP, fans at full speed."""
@@ -238,7 +239,7 @@ class HallSim:
             self._constants, x, flags, dt_s, np.asarray(d.activity, dtype=np.float64),
             np.asarray(d.clock_mhz, dtype=np.float64), off_frac if has_off else _NO_OFF, has_off,
             d.partial or has_off, self.temp_c, self.shutdown, fan_speed, node_wall, self._path_index,
-            supply.air_c, supply.liquid_c, node.inlet_offset_c, node.r_factor, rise,
+            supply.air_c, supply.liquid_c, node.inlet_offset_c, node.r_factor, self._inv_r_factor, rise,
         )  # fmt: skip
         self.power_w, self.leakage_w, self.clock_mhz = x[hk.POWER], x[hk.LEAKAGE], x[hk.CLOCK]
         self.tflops, self.resident, self.limited = x[hk.TFLOPS], x[hk.RESIDENT], x[hk.LIMITED]

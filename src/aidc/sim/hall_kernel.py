@@ -14,7 +14,15 @@ import numpy as np
 
 from aidc.hardware.catalog import GPUSpec
 from aidc.hardware.gpu import HEATSINK_AIRFLOW_EXPONENT
-from aidc.hardware.kernels import AIR, COLD_PLATE, IMMERSION, jit, junction_rc, power_and_leakage
+from aidc.hardware.kernels import (
+    AIR,
+    COLD_PLATE,
+    IMMERSION,
+    jit,
+    junction_rc,
+    power_and_leakage,
+    power_constants,
+)
 from aidc.hardware.node import NodeSpec
 from aidc.units import CP_AIR_J_KGK, RHO_AIR_KG_M3
 
@@ -77,14 +85,8 @@ def constants(spec: GPUSpec, node: NodeSpec, path: str) -> np.ndarray:
 def _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partial, temp_in):
     """Step 3 for every GPU: power, leakage and clock over the step, the static share; zeroes the
     work of GPUs off throughout; flags the capped and thermally slowed ones."""
-    vf = (c[F_IDLE], c[F_MAX], c[V_IDLE], c[V_MAX])
-    static_w, leak_ref_w, leak_ref_c, doubling_c, dyn_max_w = (
-        c[STATIC_W],
-        c[LEAK_REF_W],
-        c[LEAK_REF_C],
-        c[DOUBLING_C],
-        c[DYNAMIC_MAX_W],
-    )
+    pc = power_constants(c[F_IDLE], c[F_MAX], c[V_IDLE], c[V_MAX], c[STATIC_W], c[LEAK_REF_W], c[LEAK_REF_C],
+                         c[DOUBLING_C], c[DYNAMIC_MAX_W])  # fmt: skip
     f_idle, slowdown_c = c[F_IDLE], c[SLOWDOWN_C]
     for i in range(temp_in.size):
         temp, resident, limited = temp_in[i], x[RESIDENT, i], x[LIMITED, i]
@@ -92,15 +94,11 @@ def _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partia
         running = resident > 0.0
         flags[CAPPED, i] = limited > 0.0
         flags[THERMAL, i] = running and temp >= slowdown_c
-        power, leakage = power_and_leakage(
-            activity[i], clock_in[i], temp, vf, static_w, leak_ref_w, leak_ref_c, doubling_c, dyn_max_w
-        )
+        power, leakage = power_and_leakage(activity[i], clock_in[i], temp, pc)
         clock, share = clock_in[i], 1.0
         if check_partial and running and resident < 1.0:
             idle = max((1.0 - off if has_off else 1.0) - resident, 0.0)
-            idle_w, idle_leakage = power_and_leakage(
-                0.0, f_idle, temp, vf, static_w, leak_ref_w, leak_ref_c, doubling_c, dyn_max_w
-            )
+            idle_w, idle_leakage = power_and_leakage(0.0, f_idle, temp, pc)
             power = resident * power + idle * idle_w
             leakage = resident * leakage + idle * idle_leakage
             clock = resident * clock + idle * f_idle
@@ -115,12 +113,12 @@ def _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partia
 
 
 @jit
-def _junction(t0, sink, r, power, follow, dt_s, was_shut_down, rc):
+def _junction(t0, sink, conductance, power, follow, was_shut_down, rc):
     """Step 4 for one GPU: (end temperature, mean power, trip share (2: none), shut down); ``rc`` =
-    (capacitance, leakage doubling, shutdown and maximum operating temperatures)."""
-    capacitance, doubling_c, shutdown_c, max_op_c = rc
-    end, mean = junction_rc(t0, sink, power, r, capacitance, dt_s, follow * (_LN2 / doubling_c))
-    power = power + follow * 2.0 ** ((min(mean, shutdown_c) - t0) / doubling_c) - follow
+    (dt/C, 1/doubling temperature, shutdown and maximum operating temperatures)."""
+    dt_over_c, inv_doubling, shutdown_c, max_op_c = rc
+    end, mean = junction_rc(t0, sink, power, conductance, dt_over_c, follow * (_LN2 * inv_doubling))
+    power = power + follow * 2.0 ** ((min(mean, shutdown_c) - t0) * inv_doubling) - follow
     trip = 2.0
     tripped = end >= shutdown_c and not was_shut_down
     if tripped:
@@ -131,35 +129,36 @@ def _junction(t0, sink, r, power, follow, dt_s, was_shut_down, rc):
 
 @jit
 def _thermal_pass(c, x, flags, dt_s, temp_in, shutdown_in, fan_speed, node_wall, path, supply_air_c,
-                  supply_liquid_c, inlet_offset_c, r_factor, rise_k_w, off_frac, has_off):  # fmt: skip
+                  supply_liquid_c, inlet_offset_c, r_factor, inv_r_factor, rise_k_w, off_frac,
+                  has_off):  # fmt: skip
     """Steps 4 and 5 node by node: each GPU's sink, junction and mean power, then the node's fans
     and wall power; returns the earliest trip (2: none) and the sums of power and fan speeds."""
     g, rows = int(c[GPUS_PER_NODE]), int(c[ROWS])
     cols = g // rows
-    rc = (c[CAPACITANCE], c[DOUBLING_C], c[SHUTDOWN_C], c[MAX_OPERATING_C])
+    rc = (dt_s / c[CAPACITANCE], 1.0 / c[DOUBLING_C], c[SHUTDOWN_C], c[MAX_OPERATING_C])
     r_base, r_conv, r_exp, r_plate = c[R_BASE], c[R_CONV], c[R_EXPONENT], c[R_PLATE]
     air_cp = RHO_AIR_KG_M3 * c[AIRFLOW_FULL]
     upstream = np.zeros(cols)
     trip, gpu_w, fans_w, it_w, speeds = 2.0, 0.0, 0.0, 0.0, 0.0
     for node in range(temp_in.size // g):
         first, speed = node * g, fan_speed[node]
-        r_node = r_base + r_conv * max(speed, 1e-3) ** -r_exp
-        m_dot_cp = air_cp * speed / cols * CP_AIR_J_KGK
+        inv_r_node = 1.0 / (r_base + r_conv * max(speed, 1e-3) ** -r_exp)
+        inv_m_dot_cp = 1.0 / (air_cp * speed / cols * CP_AIR_J_KGK)
         upstream[:] = 0.0
         hottest, node_gpu = -np.inf, 0.0
         for j in range(g):
             i = first + j
             if path == AIR:
                 inlet = supply_air_c + inlet_offset_c[i]
-                sink = inlet + upstream[j % cols] / m_dot_cp if rows > 1 else inlet
+                sink = inlet + upstream[j % cols] * inv_m_dot_cp if rows > 1 else inlet
                 upstream[j % cols] += x[POWER, i]
-                r = r_node * r_factor[i]
+                conductance = inv_r_node * inv_r_factor[i]
             else:
-                sink, r = supply_liquid_c, r_plate * r_factor[i] + rise_k_w
+                sink, conductance = supply_liquid_c, 1.0 / (r_plate * r_factor[i] + rise_k_w)
             before = x[POWER, i]
             follow = x[LEAKAGE, i] * (1.0 - x[LIMITED, i])  # the leakage that follows the temperature
             end, power, gpu_trip, shut = _junction(
-                temp_in[i], sink, r, before, follow, dt_s, shutdown_in[i], rc
+                temp_in[i], sink, conductance, before, follow, shutdown_in[i], rc
             )
             x[POWER, i], x[LEAKAGE, i], x[TEMP, i] = power, x[LEAKAGE, i] + (power - before), end
             flags[SHUTDOWN, i] = shut
@@ -187,7 +186,7 @@ def _node_fans_and_wall(c, hottest, node_gpu_w, node_off):
 @jit
 def hall_physics(c, x, flags, dt_s, activity, clock_in, off_frac, has_off, check_partial, temp_in,
                  shutdown_in, fan_speed, node_wall, path, supply_air_c, supply_liquid_c, inlet_offset_c,
-                 r_factor, rise_k_w):  # fmt: skip
+                 r_factor, inv_r_factor, rise_k_w):  # fmt: skip
     """Steps 3–5 of a hall step into the rows of ``x`` and ``flags`` (``TFLOPS``, ``RESIDENT`` and
     ``LIMITED`` hold the demand's on entry), ``fan_speed`` (the last step's on entry) and
     ``node_wall``; returns the earliest trip at shutdown as a share of the step (2: none) and the
@@ -195,7 +194,7 @@ def hall_physics(c, x, flags, dt_s, activity, clock_in, off_frac, has_off, check
     _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partial, temp_in)
     trip, gpu_w, fans_w, it_w, speeds = _thermal_pass(
         c, x, flags, dt_s, temp_in, shutdown_in, fan_speed, node_wall, path, supply_air_c, supply_liquid_c,
-        inlet_offset_c, r_factor, rise_k_w, off_frac, has_off,
+        inlet_offset_c, r_factor, inv_r_factor, rise_k_w, off_frac, has_off,
     )  # fmt: skip
     resident = x[RESIDENT]
     capped, thermal = (resident * x[LIMITED]).sum(), (resident * flags[THERMAL]).sum()
