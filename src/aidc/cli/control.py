@@ -92,8 +92,13 @@ def control_eval(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for results.json and evaluation.html")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace results.json, evaluation.html in --out")] = False,
+    demos: Annotated[
+        Path | None, typer.Option(help="offline dataset the LLM controller draws demonstrations from")
+    ] = None,
 ) -> None:
-    """Compare controllers on held-out weather (Greensboro even months, Miami)."""
+    """Compare controllers on held-out weather (Greensboro even months, Miami). A controller is a
+    baseline, a policy file, ``llm`` (SmolLM2-135M in process) or ``llm@URL#MODEL`` (an
+    OpenAI-compatible endpoint)."""
     from aidc.control.api import ENVS, check_controllers, evaluate_controllers
 
     kind = env
@@ -102,17 +107,21 @@ def control_eval(
     for name in ("results.json", "evaluation.html") if out is not None else ():
         writable(out / name, overwrite, "--out", "evaluation output")
     try:
-        check_controllers(kind, controllers)
+        check_controllers(kind, controllers, demos)
     except ValueError as e:
         raise bad_input([str(e)], "CONTROLLERS") from None
     try:
         with signals_stop(), console.status("evaluating…"):
             results = evaluate_controllers(
-                kind, controllers, parallel=parallel or ray_address is not None, ray_address=ray_address
-            )
+                kind, controllers, parallel=parallel or ray_address is not None, ray_address=ray_address,
+                demos=demos,
+            )  # fmt: skip
     except KeyboardInterrupt as e:
         raise stopped(e, "evaluation stopped, nothing written") from None
     console.print(_results_table(results, kind))
+    llm = {name: r["llm"] for name, r in results.items() if r.get("llm")}
+    if llm:
+        console.print(_llm_table(llm))
     if out is not None:
         from aidc.control.api import write_evaluation
 
@@ -120,6 +129,26 @@ def control_eval(
         console.print(f"results written to [bold]{path_json}[/] and [bold]{path_html}[/]")
 
 
+def _llm_table(llm: dict) -> Table:
+    table = Table(title="LLM controllers: every decision audited (audit.parquet with --out)")
+    cols = (
+        "controller",
+        "decisions",
+        "valid actions",
+        "answered",
+        "fallbacks",
+        "faithful",
+        "p50 [s]",
+        "p99 [s]",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col == "controller" else "right")
+    for name, s in llm.items():
+        rates = f"{s['valid_action_rate']:.0%}", f"{s['answered_share']:.0%}", str(s["fallbacks"])
+        faithful = f"{s['faithful_share']:.0%} of {s['rationales']}"
+        latency = f"{s['latency_p50_s']:.2f}", f"{s['latency_p99_s']:.2f}"
+        table.add_row(name, str(s["decisions"]), *rates, faithful, *latency)
+    return table
 
 
 def _results_table(results: dict, kind: str) -> Table:

@@ -12,11 +12,16 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 import aidc.control  # noqa: F401  (registers the environments)
 from aidc.control.controllers import CONTROLLERS, make_controller
 from aidc.control.datasets import read_dataset, write_dataset
 from aidc.control.evaluation_page import write_evaluation_page
+from aidc.control.llm_backends import AutoModelForCausalLM, Endpoint, LocalModel, smollm2_file
+from aidc.control.llm_controller import LLMController, audit_summary
+from aidc.control.llm_prompt import Demonstrations
 from aidc.control.offline import (
     IQLConfig,
     IQLPolicy,
@@ -115,9 +120,49 @@ def train_policy(dataset: str | Path, out: str | Path, cfg: IQLConfig | None = N
     return train_iql(data, cfg).save(out)
 
 
+LLM_RATIONALE_EVERY = 6
+"""In evaluation, the LLM controller explains every sixth decision (every 30 minutes at 5-minute
+steps): a rationale costs more than the decision itself on two cores."""
+
+
+def llm_controller(env, name: str, demos: str | Path | None = None) -> LLMController:
+    """``llm``: SmolLM2-135M in process; ``llm@BASE_URL#MODEL``: an OpenAI-compatible endpoint.
+    ``demos``: an offline-RL dataset to draw demonstrations from (nearest state)."""
+    if name == "llm":
+        backend = LocalModel()
+    else:
+        url, _, model = name.removeprefix("llm@").partition("#")
+        backend = Endpoint(url, model or "default")
+    shown = None
+    if demos is not None:
+        data, _ = read_dataset(demos)
+        shown = Demonstrations(data, env.specs, env.control_step_s)
+    return LLMController(env.specs, backend, control_step_s=env.control_step_s, demonstrations=shown,
+                         rationale_every=LLM_RATIONALE_EVERY)  # fmt: skip
+
+
+def check_llm(name: str, demos: str | Path | None = None) -> None:
+    """``ValueError`` if an LLM controller cannot be built here (before its model is loaded)."""
+    if name == "llm" and AutoModelForCausalLM is None:
+        raise ValueError("controller 'llm' needs transformers, gguf and accelerate: pip install 'aidc[llm]'")
+    if name == "llm":
+        try:
+            smollm2_file()
+        except FileNotFoundError as e:
+            raise ValueError(f"controller 'llm': {e}") from None
+    elif not name.startswith(("llm@http://", "llm@https://")):
+        raise ValueError(f"controller {name!r}: write llm or llm@http://host:port/v1#model")
+    if demos is not None:
+        read_dataset(demos)
+
+
 def resolve_controller(env, name: str, **params):
-    """A baseline by name (with ``params``, e.g. the PI's ``dt_s``), or the policy file ``name``
-    checked against ``env``'s observation and setpoints; ``ValueError`` otherwise."""
+    """A baseline by name (with ``params``, e.g. the PI's ``dt_s``), an LLM controller (``llm``,
+    ``llm@URL#MODEL``; ``params`` may give ``demos``), or the policy file ``name`` checked against
+    ``env``'s observation and setpoints; ``ValueError`` otherwise."""
+    demos = params.pop("demos", None)
+    if name == "llm" or name.startswith("llm@"):
+        return llm_controller(env, name, demos)
     if name in CONTROLLERS:
         return make_controller(name, env.specs, **params)
     if Path(name).is_file():
@@ -133,20 +178,25 @@ def resolve_controller(env, name: str, **params):
     raise ValueError(f"controller {name!r} is neither a baseline ({known}) nor a policy file")
 
 
-def check_controllers(kind: str, controllers: list[str]) -> None:
+def check_controllers(kind: str, controllers: list[str], demos: str | Path | None = None) -> None:
     """``ValueError`` naming the first controller that is not a baseline or a usable policy file
     for this hall's environment (a damaged file, or a policy of the other hall)."""
     env = make_env(kind)
     for name in controllers:
-        resolve_controller(env, name)
+        if name == "llm" or name.startswith("llm@"):
+            check_llm(name, demos)
+        else:
+            resolve_controller(env, name)
 
 
 def _evaluate_episode(kind: str, controller, episode: dict, seed: int, index: int) -> dict:
     trace: list[dict] = []
+    before = len(getattr(controller, "audit", ()))  # an LLM controller's records of this episode only
     totals = evaluate(make_env(kind), controller, episodes=[episode], seed=seed, trace=trace)
     for row in trace:
         row["episode"] = index
-    return {"totals": totals, "trace": trace}
+    audit = [r | {"episode": index} for r in getattr(controller, "audit", [])[before:]]
+    return {"totals": totals, "trace": trace, "audit": audit}
 
 
 def _sum(parts: list[dict]) -> dict:
@@ -154,6 +204,10 @@ def _sum(parts: list[dict]) -> dict:
     total = {k: sum(t[k] for t in totals) for k in totals[0] if k != "pue"}
     total["pue"] = total["facility_kwh"] / total["it_kwh"] if total["it_kwh"] else float("nan")
     total["trace"] = [row for p in parts for row in p["trace"]]
+    audit = [row for p in parts for row in p.get("audit", [])]
+    if audit:
+        total["audit"] = audit
+        total["llm"] = audit_summary(audit)
     return total
 
 
@@ -164,6 +218,7 @@ def evaluate_controllers(
     episode_list: list[dict] | None = None,
     parallel: bool = False,
     ray_address: str | None = None,
+    demos: str | Path | None = None,
 ) -> dict[str, dict[str, float]]:
     """Totals per controller on the held-out episodes (plus ``trace``, one row per control step);
     a controller is a baseline name or a policy file.
@@ -173,7 +228,7 @@ def evaluate_controllers(
     results equal the sequential ones (each episode has its own seed).
     """
     env = make_env(kind)
-    resolved = {name: resolve_controller(env, name) for name in controllers}
+    resolved = {name: resolve_controller(env, name, demos=demos) for name in controllers}
     episode_list = episode_list or heldout_episodes()
     jobs = [(ep, 10_000 + i, i) for i, ep in enumerate(episode_list)]  # (episode, seed, index)
     if not parallel:
@@ -194,6 +249,21 @@ def evaluate_controllers(
             ray.shutdown()
 
 
+def write_audit(audits: dict[str, list[dict]], path: Path) -> Path:
+    """The LLM controllers' decision records as one Parquet file (a ``controller`` column each)."""
+    rows = [
+        {"controller": name, **{k: _cell(v) for k, v in r.items()}} for name, rs in audits.items() for r in rs
+    ]
+    tmp = path.with_name(path.name + ".partial")
+    pq.write_table(pa.Table.from_pylist(rows), tmp)
+    tmp.replace(path)
+    return path
+
+
+def _cell(v):
+    return json.dumps(v) if isinstance(v, dict) else v
+
+
 def write_evaluation(
     results: dict[str, dict], out_dir: str | Path, *, kind: str, episode_list: list[dict] | None = None
 ) -> tuple[Path, Path]:
@@ -203,6 +273,10 @@ def write_evaluation(
     out.mkdir(parents=True, exist_ok=True)
     eps = episode_list or heldout_episodes()
     path_json = out / "results.json"
-    path_json.write_text(json.dumps({"env": ENVS[kind], "episodes": eps, "results": results}, indent=1))
+    audits = {name: r["audit"] for name, r in results.items() if r.get("audit")}
+    kept = {name: {k: v for k, v in r.items() if k != "audit"} for name, r in results.items()}
+    path_json.write_text(json.dumps({"env": ENVS[kind], "episodes": eps, "results": kept}, indent=1))
+    if audits:  # one row per LLM decision, queryable: SELECT * FROM 'audit.parquet'
+        write_audit(audits, out / "audit.parquet")
     title = f"aidc control evaluation, {kind} hall"
     return path_json, write_evaluation_page(results, out / "evaluation.html", title=title, episode_list=eps)

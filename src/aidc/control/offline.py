@@ -253,9 +253,10 @@ class PolicyController:
 
 
 def controller_action(env, controller) -> np.ndarray:
-    """The controller's action for the env's current state, normalized; a learned policy is told the
-    plant's current setpoints first (they are part of its observation)."""
-    if isinstance(controller, PolicyController):
+    """The controller's action for the env's current state, normalized; a controller with a
+    ``current`` attribute (a learned policy, an LLM controller) is told the plant's setpoints first
+    (they are part of what it reads)."""
+    if hasattr(controller, "current"):  # a learned policy or an LLM controller
         controller.current = env.twin.setpoints()
     return to_normalized(controller.act(env.cooling_observation), env.specs)
 
@@ -311,6 +312,8 @@ def evaluate(
         while not done:
             action = controller_action(env, controller).astype(np.float32)
             _, _, terminated, truncated, info = env.step(action)
+            if hasattr(controller, "outcome"):  # an LLM controller: the shield's verdict, the step's outcome
+                controller.outcome(info, env.cooling_observation)
             for key in (
                 "cooling_kwh",
                 "it_kwh",
