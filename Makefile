@@ -46,12 +46,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_control_env.py
 	$(BIN)/python benchmarks/bench_serving.py
 	$(BIN)/python benchmarks/bench_brick.py
+	$(BIN)/python benchmarks/bench_llm_controller.py
 
 bench-model: $(STAMP)
 	$(BIN)/python benchmarks/bench_mla_decode.py
 
 # CPU experiments: the model core (each under 15 min on 2 cores), offline RL for cooling over
-# seeds (about 40 min) and the control interval sweep (about 15 min); results in experiments/results/
+# seeds (about 40 min), the control interval sweep (about 15 min) and the LLM controller against
+# the baselines and IQL (about 40 min); results in experiments/results/
 experiments: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,experiments]"
 	$(BIN)/python experiments/attention_variants.py
@@ -59,6 +61,7 @@ experiments: $(STAMP)
 	$(BIN)/python experiments/moe_balancing.py
 	$(BIN)/python experiments/cooling_control.py
 	$(BIN)/python experiments/resolution_is_speed.py
+	$(BIN)/python experiments/llm_control.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

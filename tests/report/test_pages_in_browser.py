@@ -123,7 +123,15 @@ def _evaluation(tmp: Path) -> Path:
             for i in range(200 if (name, ep) == ("rule-based", 1) else 288)
         ]
         results[name] = {"cooling_kwh": 100.0 + k, "pue": 1.2, "steps": len(trace), "trace": trace}
-    return write_evaluation(results, tmp, kind="liquid", episode_list=episodes([2, 4], 12))[1]
+    audit = [  # an LLM controller's explained decisions: the operator's view under the totals
+        {"episode": 0, "prompt": "…\n\nNow: outdoor 30.1 °C, hottest 63.0 °C\n\n…", "letters": "DC",
+         "action": [32.5, 1.0], "rationale": "GPUs are cool, so I raise the water supply.", "faithful": True,
+         "shield": "pass"},
+    ] * 3  # fmt: skip
+    results["policy.pt"]["audit"] = audit
+    path = write_evaluation(results, tmp, kind="liquid", episode_list=episodes([2, 4], 12))[1]
+    assert "decisions with their rationales" in path.read_text()
+    return path
 
 
 def _sweep(tmp: Path) -> Path:

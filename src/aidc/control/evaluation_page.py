@@ -130,9 +130,41 @@ def _totals_table(results: dict[str, dict]) -> str:
     )
 
 
+DECISIONS_SHOWN = 8
+
+
+def _decisions_table(name: str, audit: list[dict]) -> str:
+    """The first explained decisions of an LLM controller: what it read, chose and said, whether
+    the words agree with the action, and what the shield did."""
+    explained = [r for r in audit if r.get("rationale")][:DECISIONS_SHOWN]
+    if not explained:
+        return ""
+    rows = []
+    for r in explained:
+        state = r["prompt"].split("Now: ", 1)[-1].split("\n", 1)[0]
+        faithful = {True: "yes", False: "no", None: "—"}[r.get("faithful")]
+        cells = (r.get("episode", ""), state, r["letters"], ", ".join(f"{v:g}" for v in r["action"]),
+                 r["rationale"], faithful, r.get("shield") or "—")  # fmt: skip
+        rows.append(
+            "<tr>"
+            + "".join(f"<td style='padding:2px 8px'>{html.escape(str(c))}</td>" for c in cells)
+            + "</tr>"
+        )
+    heads = ("episode", "state", "letters", "setpoints", "rationale", "faithful", "shield")
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>" for h in heads)
+    return (
+        f"<h2>{html.escape(name)}: decisions with their rationales</h2>"
+        f"<table style='border-collapse:collapse;font-size:13px'><tr>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
 def write_evaluation_page(
     results: dict[str, dict], path: str | Path, *, title: str, episode_list: list[dict] | None = None
 ) -> Path:
-    """Write ``path``: the totals of each controller and :func:`evaluation_figure`."""
+    """Write ``path``: the totals of each controller, an operator's view of an LLM controller's
+    explained decisions, and :func:`evaluation_figure`."""
     body = f"<h1>{html.escape(title)}</h1>{_totals_table(results)}"
+    for name, r in results.items():
+        if r.get("audit"):
+            body += _decisions_table(name, r["audit"])
     return write_page(path, title, body, [evaluation_figure(results, episode_list)])

@@ -32,7 +32,6 @@ jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 order a sum differently where it inlines a kernel differently (a fresh compile against one loaded
 from the cache), and a Ray worker's results drifted from the parent process's by an ulp; the
 kernels must give every process the same bits."""
-exact = jit  # the histogram bins by IEEE division (kept apart should jit ever relax)
 
 # the thermal paths by index, as aidc.hardware.node.THERMAL_PATHS names them
 AIR, COLD_PLATE, IMMERSION = 0, 1, 2
@@ -139,7 +138,7 @@ def clock_ceiling(temp_c, clock_max_mhz, clock_idle_mhz, mhz_per_c, boost_start_
     return out
 
 
-@exact
+@jit
 def histogram_add(hist, temp_c, mask, use_mask, low_c, bin_c):
     """Add each temperature (where ``mask``, if ``use_mask``) to ``hist``'s bin, the out-of-range
     ones to the end bins (as ``telemetry.metrics``' bincount of clipped indices)."""

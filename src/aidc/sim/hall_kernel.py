@@ -3,9 +3,10 @@
 :meth:`aidc.sim.hall.HallSim.step` states the physics in numpy (steps 3–5 of
 :mod:`aidc.sim.engine`: GPU power with partial residency and off time, the junction RC with
 leakage following the temperature, the node fans, wall power and heat); :func:`hall_physics`
-runs the same arithmetic node by node, each GPU's values staying in registers between the
-stages, with the per-GPU formulas of :mod:`aidc.hardware.kernels`. The numpy path stays the
-reference (``AIDC_KERNELS=numpy``); tests hold whole runs of both to 1e-9.
+runs the same arithmetic in two compiled passes, one over the GPUs for their power and one over
+the nodes for sinks, junctions, fans and wall power, with the per-GPU formulas of
+:mod:`aidc.hardware.kernels` (divisions by constants as reciprocals: equal to rounding). The numpy
+path stays the reference (``AIDC_KERNELS=numpy``); tests hold whole runs of both to 1e-9.
 """
 
 from __future__ import annotations
