@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -16,6 +20,7 @@ from aidc.scenario import ScenarioError, scenario_data
 from aidc.sweep import Limit, load_sweep, most_that_fits, run_sweep
 from aidc.sweep.runner import RUNS_DIR, TABLE_FILE, prepare
 from aidc.telemetry.folder import OutputError
+from aidc.telemetry.store import Run
 from conftest import EXAMPLES
 
 BASE = """
@@ -176,3 +181,28 @@ def test_a_relative_file_in_an_override_resolves_against_the_sweep_file(tmp_path
     path.write_text('base = "../base.toml"\n[set]\nweather = {file = "w.tmy3"}\n[vary]\nseed = [1, 2]\n')
     sw = load_sweep(path)
     assert {str(v.scenario.weather.file) for v in sw.variants} == {str(sub.resolve() / "w.tmy3")}
+
+
+def test_a_stopped_sweep_keeps_its_finished_runs_and_resumes(tmp_path):
+    """SIGTERM while the second of three runs simulates: exit 143, the first run complete, the
+    second marked incomplete; the same command then skips the first and finishes the others."""
+    long = BASE.replace("duration_s = 1800", "duration_s = 43200")
+    (tmp_path / "base.toml").write_text(long)
+    sweep_file = tmp_path / "sw.toml"
+    sweep_file.write_text('base = "base.toml"\n[vary]\nseed = [1, 2, 3]\n')
+    out = tmp_path / "out"
+    cli = [sys.executable, "-c", "from aidc.cli import main; main()"]
+    cmd = [*cli, "sweep", str(sweep_file), "--out", str(out), "--no-ray"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first, second = out / RUNS_DIR / "000-1", out / RUNS_DIR / "001-2"
+    deadline = time.monotonic() + 120.0
+    while not (second / "metadata.json").is_file():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "the sweep did not reach its second run"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert Run(first).complete
+    assert Run(second).status.startswith("incomplete")
+    sw = load_sweep(sweep_file)
+    assert [o.status for o in run_sweep(sw, out, use_ray=False)] == ["skipped", "complete", "complete"]
