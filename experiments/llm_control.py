@@ -73,11 +73,11 @@ def run_hall(kind: str, n_days: int, work: Path) -> dict:
     names = ["fixed", "rule-based", "pid", str(policy), "llm"]
     episodes = days(n_days)
     results = evaluate_controllers(kind, names, episode_list=episodes, demos=data)
+    results = {("iql" if name == str(policy) else name): r for name, r in results.items()}
     write_evaluation(results, RESULTS / f"llm_control_{kind}", kind=kind, episode_list=episodes)
     specs = [s.name for s in make_env(kind).specs]
     out = {"episodes": episodes, "controllers": {}}
-    for name, r in results.items():
-        label = "iql" if name == str(policy) else name
+    for label, r in results.items():
         row = {k: r[k] for k in KEYS} | stability(r, specs)
         if "llm" in r:
             row["llm"] = r["llm"]

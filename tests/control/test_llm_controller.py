@@ -148,7 +148,7 @@ def test_an_endpoint_down_falls_back_to_the_rule_based_controller_behind_the_shi
         env.specs, Endpoint(server, "m", retries=1, backoff_s=0.01), control_step_s=env.control_step_s
     )
     totals = evaluate(env, ctl, episodes=[{"climate": "greensboro-nc", "start": "07-15 12:00"}])
-    verdicts = [r["controller"] for r in ctl.audit]
+    verdicts = [r["acted"] for r in ctl.audit]
     assert verdicts[:3] == ["answered"] * 3 and all(v.startswith("fallback (HTTP 500") for v in verdicts[3:])
     assert totals["gpu_violation_gpu_h"] == 0.0
     assert all(r["shield"] is not None for r in ctl.audit)
@@ -178,6 +178,7 @@ def test_an_evaluation_audits_every_decision_of_an_endpoint_controller(server, t
         f"SELECT controller, letters, shield, model, episode FROM '{tmp_path / 'audit.parquet'}'"
     ).fetchall()
     assert len(rows) == 288 and {r[1] for r in rows} == {"DC"} and {r[3] for r in rows} == {"recorded"}
+    assert {r[0] for r in rows} == {f"llm@{server}#recorded"}  # the controller's name, not its verdict
     assert (
         "audit"
         not in json.loads((tmp_path / "results.json").read_text())["results"][f"llm@{server}#recorded"]

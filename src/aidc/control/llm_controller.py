@@ -162,7 +162,7 @@ class LLMController:
                 "letters": "".join(answer.letters),
                 "action": [float(v) for v in action],
                 "rationale": answer.rationale,
-                "controller": verdict,
+                "acted": verdict,  # "answered" (the model) or "fallback (why)"
                 "shield": None,  # set by outcome() after the step
                 "faithful": None
                 if moves is None
@@ -198,8 +198,8 @@ def audit_summary(audit: list[dict[str, Any]]) -> dict[str, float]:
     return {
         "decisions": n,
         "valid_action_rate": sum(bool(np.all(np.isfinite(r["action"]))) for r in audit) / n,
-        "answered_share": sum(r["controller"] == "answered" for r in audit) / n,
-        "fallbacks": sum(r["controller"] != "answered" for r in audit),
+        "answered_share": sum(r["acted"] == "answered" for r in audit) / n,
+        "fallbacks": sum(r["acted"] != "answered" for r in audit),
         "shield_overrides": sum(r["shield"] == "fallback" for r in audit),
         "faithful_share": sum(judged) / len(judged) if judged else float("nan"),
         "rationales": len(judged),
