@@ -1,5 +1,6 @@
 """Cooling control: setpoint specs, baseline controllers, the safety shield, Gymnasium environments over
-the twin (:mod:`aidc.control.twin`), offline-RL datasets and training, and the API the CLI calls.
+the twin (:mod:`aidc.control.twin`), offline-RL datasets and training, an LLM as a controller
+(:mod:`aidc.control.llm_controller`), and the API the CLI calls.
 
 Importing this package registers ``aidc/AirCooling-v0``, ``aidc/LiquidCooling-v0`` and
 ``aidc/SitePower-v0`` (:mod:`aidc.control.site_env`).

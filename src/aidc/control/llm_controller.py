@@ -78,6 +78,11 @@ CAUSE_WORDS = (
 )
 
 
+PROMPT_MARGIN_K = 10.0
+"""The margin below slowdown the prompt asks for: a design choice, twice the shield's 5 K fallback
+margin (``SafetyShield.gpu_margin_k``), so that a model following it never meets the shield."""
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z][a-z-]*", text.lower()))
 
@@ -105,8 +110,8 @@ class LLMController:
     ``rationale_every``: ask for a rationale every N decisions (1: always)."""
 
     def __init__(self, specs: tuple[ActionSpec, ...], backend, *, control_step_s: float = 300.0,
-                 margin_k: float = 10.0, demonstrations: Demonstrations | None = None, recent: int = 2,
-                 rationale_every: int = 1):  # fmt: skip
+                 margin_k: float = PROMPT_MARGIN_K, demonstrations: Demonstrations | None = None,
+                 recent: int = 2, rationale_every: int = 1):  # fmt: skip
         self.specs, self.backend, self.control_step_s, self.margin_k = (
             specs,
             backend,
