@@ -197,20 +197,20 @@ def local_model():
 
 
 def test_smollm2_in_process_acts_validly_deterministically_and_is_audited(local_model):
-    env = make_env("liquid", episode_hours=0.5)
+    env = make_env("liquid", episode_hours=0.25)
     runs = []
     for _ in range(2):
-        ctl = LLMController(env.specs, local_model, control_step_s=env.control_step_s, rationale_every=3)
+        ctl = LLMController(env.specs, local_model, control_step_s=env.control_step_s, rationale_every=2)
         totals = evaluate(env, ctl, episodes=[{"climate": "greensboro-nc", "start": "07-15 12:00"}])
         runs.append(ctl.audit)
         assert totals["gpu_violation_gpu_h"] == 0.0
     first, second = runs
     assert [r["letters"] for r in first] == [r["letters"] for r in second]  # greedy: the same choices
-    assert len(first) == 6 and all(
+    assert len(first) == 3 and all(
         len(r["letters"]) == 2 and set(r["letters"]) <= set("ABCDE") for r in first
     )
     assert first[0]["model_sha256"] == sha256(local_model.path) and first[0]["tokens_in"] > 100
-    assert [bool(r["rationale"]) for r in first] == [True, False, False, True, False, False]
+    assert [bool(r["rationale"]) for r in first] == [True, False, True]
     assert all(r["shield"] is not None for r in first)
     scores = json.loads(first[0]["raw"])
     assert len(scores) == 2 and set(scores[0]) == set("ABCDE")
