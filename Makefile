@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.aidc-installed
 
-.PHONY: demo test fuzz lint bench bench-model experiments clean
+.PHONY: demo test test-llm fuzz lint bench bench-model experiments clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks experiments
 	$(BIN)/python -m pytest -q
+
+# The LLM controller's client against llama.cpp's OpenAI-compatible server with the same SmolLM2
+# file (the server builds llama.cpp from source: about 13 minutes on 2 cores, once)
+test-llm: $(STAMP)
+	$(BIN)/python -m pip install --quiet "llama-cpp-python[server]==0.3.36"
+	AIDC_LLM_SERVER=1 $(BIN)/python -m pytest -q tests/llm_server
 
 # Long robustness checks: >= 10,000 fuzzed scenarios through validation, build and a few steps, and
 # 40 real runs killed with SIGKILL at random moments and read back (about 12 minutes on 2 cores).

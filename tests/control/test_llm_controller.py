@@ -136,6 +136,15 @@ def test_every_way_an_endpoint_fails_is_an_endpoint_error_in_bounded_time(server
     assert time.perf_counter() - t0 < 3 * 1.0 + 0.5
 
 
+def test_a_server_that_rejects_openais_schema_form_gets_llama_cpp_pythons(server):
+    Recorded.script = [(422, "unknown response_format type", 0.0), (200, GOOD, 0.0)]
+    endpoint = Endpoint(server, "m", backoff_s=0.01)
+    assert endpoint.answer("s", "u", QUESTIONS).letters == ["D", "C"]
+    first, second = (r["response_format"] for r in Recorded.seen)
+    assert first["type"] == "json_schema" and second["type"] == "json_object"
+    assert second["schema"]["properties"]["flow_frac"]["enum"] == list("ABCDE")
+
+
 def test_a_failure_then_an_answer_is_retried(server):
     Recorded.script = [(500, "boom", 0.0), (200, GOOD, 0.0)]
     assert Endpoint(server, "m", backoff_s=0.01).answer("s", "u", QUESTIONS).letters == ["D", "C"]

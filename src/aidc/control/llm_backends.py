@@ -9,7 +9,9 @@ questions, rationale) -> Answer`` with one letter per question.
   writes a short rationale (greedy decoding).
 * :class:`Endpoint`: any OpenAI-compatible chat-completions server (vLLM, SGLang, llama.cpp's
   server, Ollama, a hosted API) by base URL and model name, with the answer constrained by a JSON
-  schema whose fields are enums of the allowed letters, a timeout per request, retries with
+  schema whose fields are enums of the allowed letters (OpenAI's ``json_schema`` form, or
+  llama-cpp-python's ``json_object`` with a schema once a server rejects the first with a 400 or
+  422), a timeout per request, retries with
   exponential backoff, and :class:`EndpointError` when it is slow, down or answers garbage (the
   controller then falls back).
 """
@@ -190,6 +192,7 @@ class Endpoint:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model, self.api_key, self.timeout_s = model, api_key, timeout_s
         self.retries, self.backoff_s, self.seed = retries, backoff_s, seed
+        self.schema_style = "json_schema"  # becomes "json_object" after a 400 or 422 to it
 
     def request_body(self, system: str, user: str, questions: list[Question], rationale: bool) -> dict:
         props = {q.key: {"type": "string", "enum": list(LETTERS)} for q in questions}
@@ -212,14 +215,18 @@ class Endpoint:
             "temperature": 0.0,
             "seed": self.seed,
             "max_tokens": 160,
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "cooling_action", "strict": True, "schema": schema},
-            },
+            "response_format": self._format(schema),
         }
 
+    def _format(self, schema: dict) -> dict:
+        if self.schema_style == "json_schema":  # OpenAI's form (vLLM, SGLang, llama.cpp's own server)
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": "cooling_action", "strict": True, "schema": schema},
+            }
+        return {"type": "json_object", "schema": schema}  # llama-cpp-python's server
+
     def answer(self, system: str, user: str, questions: list[Question], rationale: bool = True) -> Answer:
-        body = json.dumps(self.request_body(system, user, questions, rationale)).encode()
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -227,12 +234,15 @@ class Endpoint:
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
+            body = json.dumps(self.request_body(system, user, questions, rationale)).encode()
             try:
                 req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     return self._parse(resp.read(), questions, rationale)
             except urllib.error.HTTPError as e:
                 reason = f"HTTP {e.code}"
+                if e.code in (400, 422) and self.schema_style == "json_schema":
+                    self.schema_style = "json_object"  # a server that does not know OpenAI's form
             except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 reason = f"unreachable or slow ({getattr(e, 'reason', e)})"
             except EndpointError as e:
