@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     pytest.importorskip("llama_cpp.server")
     port = free_port()
     model = [
@@ -43,7 +43,8 @@ def server():
         "2048",
     ]
     cmd = [sys.executable, "-m", "llama_cpp.server", *model, "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tmp_path_factory.mktemp("llama") / "server.log"  # a file: a full pipe would stall the server
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))  # noqa: SIM115
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120.0
     while True:
@@ -51,8 +52,10 @@ def server():
             urllib.request.urlopen(f"{base}/models", timeout=1.0).read()
             break
         except OSError:
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "llama.cpp's server did not come up"
+            assert proc.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, (
+                "llama.cpp's server did not come up: " + log.read_text()[-2000:]
+            )
             time.sleep(0.5)
     yield base
     proc.terminate()
@@ -81,4 +84,5 @@ def test_an_hour_of_control_through_the_server_is_valid_and_audited(server):
     totals = evaluate(env, ctl, episodes=[{"climate": "greensboro-nc", "start": "07-15 12:00"}])
     summary = audit_summary(ctl.audit)
     assert summary["decisions"] == totals["steps"] == 12 and summary["valid_action_rate"] == 1.0
+    assert summary["answered_share"] == 1.0, [r["acted"] for r in ctl.audit]  # the model answered every time
     assert totals["gpu_violation_gpu_h"] == 0.0 and all(r["shield"] is not None for r in ctl.audit)

