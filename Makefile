@@ -35,7 +35,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # The LLM controller's client against llama.cpp's OpenAI-compatible server with the same SmolLM2
-# file (the server builds llama.cpp from source: about 13 minutes on 2 cores, once)
+# file (the server builds llama.cpp from source: about 7 minutes on 2 cores, once)
 test-llm: $(STAMP)
 	$(BIN)/python -m pip install --quiet "llama-cpp-python[server]==0.3.36"
 	AIDC_LLM_SERVER=1 $(BIN)/python -m pytest -q tests/llm_server

@@ -1,6 +1,6 @@
 """The OpenAI-compatible client against a real server: llama.cpp's (``llama-cpp-python[server]``)
 serving the same SmolLM2 GGUF on loopback. Optional: ``make test-llm`` installs the server (its
-build takes ~13 minutes here) and runs this with ``AIDC_LLM_SERVER=1``; the default suite tests the
+build takes ~7 minutes here) and runs this with ``AIDC_LLM_SERVER=1``; the default suite tests the
 client against a recorded-response server instead."""
 
 from __future__ import annotations
