@@ -125,6 +125,11 @@ LLM_RATIONALE_EVERY = 6
 steps): a rationale costs more than the decision itself on two cores."""
 
 
+def is_llm(name: str) -> bool:
+    """Whether a controller name asks for an LLM controller (``llm`` or ``llm@…``)."""
+    return name == "llm" or name.startswith("llm@")
+
+
 def llm_controller(env, name: str, demos: str | Path | None = None) -> LLMController:
     """``llm``: SmolLM2-135M in process; ``llm@BASE_URL#MODEL``: an OpenAI-compatible endpoint.
     ``demos``: an offline-RL dataset to draw demonstrations from (nearest state)."""
@@ -161,7 +166,7 @@ def resolve_controller(env, name: str, **params):
     ``llm@URL#MODEL``; ``params`` may give ``demos``), or the policy file ``name`` checked against
     ``env``'s observation and setpoints; ``ValueError`` otherwise."""
     demos = params.pop("demos", None)
-    if name == "llm" or name.startswith("llm@"):
+    if is_llm(name):
         return llm_controller(env, name, demos)
     if name in CONTROLLERS:
         return make_controller(name, env.specs, **params)
@@ -183,7 +188,7 @@ def check_controllers(kind: str, controllers: list[str], demos: str | Path | Non
     for this hall's environment (a damaged file, or a policy of the other hall)."""
     env = make_env(kind)
     for name in controllers:
-        if name == "llm" or name.startswith("llm@"):
+        if is_llm(name):
             check_llm(name, demos)
         else:
             resolve_controller(env, name)

@@ -141,7 +141,7 @@ def _decisions_table(name: str, audit: list[dict]) -> str:
         return ""
     rows = []
     for r in explained:
-        state = r["prompt"].split("Now: ", 1)[-1].split("\n", 1)[0]
+        state = r.get("state") or r["prompt"].split("Now: ", 1)[-1].split("\n", 1)[0]
         faithful = {True: "yes", False: "no", None: "—"}[r.get("faithful")]
         cells = (r.get("episode", ""), state, r["letters"], ", ".join(f"{v:g}" for v in r["action"]),
                  r["rationale"], faithful, r.get("shield") or "—")  # fmt: skip

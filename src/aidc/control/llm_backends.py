@@ -48,6 +48,11 @@ RATIONALE_CHARS = 200
 small model rambles until ``max_tokens`` cuts the JSON open (seen with llama.cpp's server)."""
 
 
+MAX_TOKENS = 200
+"""An endpoint's answer budget: the JSON of letters (~10 tokens a setpoint) and a rationale of at
+most :data:`RATIONALE_CHARS` (about 50 tokens), with room to spare."""
+
+
 class EndpointError(RuntimeError):
     """The model could not give a valid answer in time (the reason says which way it failed)."""
 
@@ -219,7 +224,7 @@ class Endpoint:
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": content}],
             "temperature": 0.0,
             "seed": self.seed,
-            "max_tokens": 200,
+            "max_tokens": MAX_TOKENS,
             "response_format": self._format(schema),
         }
 

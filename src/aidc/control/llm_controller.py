@@ -150,16 +150,18 @@ class LLMController:
             answer, verdict = Answer([], "", model=getattr(self.backend, "model", "")), f"fallback ({e})"
             action, moves = self.fallback.act(obs), None
         prompt = f"{system}\n\n{user}\n\n" + "\n".join(q.line for q in asked)
-        self._record(prompt, answer, action, moves, verdict, time.perf_counter() - t0)
-        self._pending = (describe_state(obs, current, self.specs), action)
+        state = describe_state(obs, current, self.specs)
+        self._record(prompt, state, answer, action, moves, verdict, time.perf_counter() - t0)
+        self._pending = (state, action)
         return action
 
-    def _record(self, prompt: str, answer: Answer, action: np.ndarray, moves, verdict: str, latency_s: float):
+    def _record(self, prompt: str, state: str, answer: Answer, action, moves, verdict: str, latency_s: float):
         self.audit.append(
             {
                 "decision": len(self.audit),
                 "prompt": prompt,
                 "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
+                "state": state,  # the state the decision read, as the prompt put it
                 "model": answer.model,
                 "model_sha256": answer.model_sha256,
                 "sampling": answer.sampling,

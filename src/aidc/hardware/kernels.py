@@ -36,7 +36,7 @@ kernels must give every process the same bits."""
 # the thermal paths by index, as aidc.hardware.node.THERMAL_PATHS names them
 AIR, COLD_PLATE, IMMERSION = 0, 1, 2
 _SERIES_BELOW = 1e-3  # as aidc.hardware.gpu._SERIES_BELOW
-_LN2 = math.log(2.0)
+LN2 = math.log(2.0)  # the leakage exponential's ln 2 (doubling temperature → rate)
 
 
 @jit

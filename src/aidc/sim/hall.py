@@ -249,9 +249,9 @@ class HallSim:
         self.fan_speed, self.node_wall_w, self.supply_air_c = fan_speed, node_wall, supply.air_c
         self.shutdown_gpus = int(np.count_nonzero(self.shutdown))
         self.trip_s = None if trip > 1.0 else t_s + dt_s * trip
-        gpu_w, fans_w, it_w, speeds, tflops, active, capped, thermal, shares = sums.tolist()
+        gpu_w, fans_w, it_w, speeds, tflops, active, capped, thermal, shares, leakage_w = sums.tolist()
         self.static_w = self.spec.static_power_w * shares
-        self.leakage_sum_w = float(np.sum(self.leakage_w))
+        self.leakage_sum_w = leakage_w
         liquid = self.path.heat_to_liquid_w(gpu_w, node.nodes * node.base_power_w, it_w, node)
         return HallStep(
             gpu_w=gpu_w,

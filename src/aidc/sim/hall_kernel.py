@@ -19,6 +19,7 @@ from aidc.hardware.kernels import (
     AIR,
     COLD_PLATE,
     IMMERSION,
+    LN2,
     jit,
     junction_rc,
     power_and_leakage,
@@ -27,7 +28,6 @@ from aidc.hardware.kernels import (
 from aidc.hardware.node import NodeSpec
 from aidc.units import CP_AIR_J_KGK, RHO_AIR_KG_M3
 
-_LN2 = float(np.log(2.0))
 PATH_INDEX = {"air": AIR, "liquid": COLD_PLATE, "immersion": IMMERSION}
 
 
@@ -44,7 +44,7 @@ SHUTDOWN, CAPPED, THERMAL = range(3)
 # The step's sums (GPU, fan and wall power [W], fan speeds, TFLOPS, resident GPUs, of them capped
 # and thermally slowed, static shares)
 (SUM_GPU_W, SUM_FANS_W, SUM_IT_W, SUM_SPEED, SUM_TFLOPS, SUM_RESIDENT, SUM_CAPPED, SUM_THERMAL,
- SUM_SHARE) = range(9)  # fmt: skip
+ SUM_SHARE, SUM_LEAKAGE_W) = range(10)  # fmt: skip
 
 
 def constants(spec: GPUSpec, node: NodeSpec, path: str) -> np.ndarray:
@@ -85,10 +85,12 @@ def constants(spec: GPUSpec, node: NodeSpec, path: str) -> np.ndarray:
 @jit
 def _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partial, temp_in):
     """Step 3 for every GPU: power, leakage and clock over the step, the static share; zeroes the
-    work of GPUs off throughout; flags the capped and thermally slowed ones."""
+    work of GPUs off throughout; flags the capped and thermally slowed ones. Returns the sums of
+    TFLOPS, residency, residency power-capped and thermally slowed, and static shares."""
     pc = power_constants(c[F_IDLE], c[F_MAX], c[V_IDLE], c[V_MAX], c[STATIC_W], c[LEAK_REF_W], c[LEAK_REF_C],
                          c[DOUBLING_C], c[DYNAMIC_MAX_W])  # fmt: skip
     f_idle, slowdown_c = c[F_IDLE], c[SLOWDOWN_C]
+    tflops = resident_sum = capped = thermal = shares = 0.0
     for i in range(temp_in.size):
         temp, resident, limited = temp_in[i], x[RESIDENT, i], x[LIMITED, i]
         off = off_frac[i] if has_off else 0.0
@@ -108,9 +110,15 @@ def _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partia
             on = 1.0 - off
             power, leakage, clock, share = on * power, on * leakage, on * clock, on * share
         if has_off and off >= 1.0:
-            x[TFLOPS, i] = x[RESIDENT, i] = x[LIMITED, i] = 0.0
+            x[TFLOPS, i] = x[RESIDENT, i] = x[LIMITED, i] = resident = limited = 0.0
             flags[CAPPED, i] = flags[THERMAL, i] = False
         x[POWER, i], x[LEAKAGE, i], x[CLOCK, i], x[SHARE, i] = power, leakage, clock, share
+        tflops += x[TFLOPS, i]
+        resident_sum += resident
+        capped += resident * limited
+        thermal += resident if flags[THERMAL, i] else 0.0
+        shares += share
+    return tflops, resident_sum, capped, thermal, shares
 
 
 @jit
@@ -118,7 +126,7 @@ def _junction(t0, sink, conductance, power, follow, was_shut_down, rc):
     """Step 4 for one GPU: (end temperature, mean power, trip share (2: none), shut down); ``rc`` =
     (dt/C, 1/doubling temperature, shutdown and maximum operating temperatures)."""
     dt_over_c, inv_doubling, shutdown_c, max_op_c = rc
-    end, mean = junction_rc(t0, sink, power, conductance, dt_over_c, follow * (_LN2 * inv_doubling))
+    end, mean = junction_rc(t0, sink, power, conductance, dt_over_c, follow * (LN2 * inv_doubling))
     power = power + follow * 2.0 ** ((min(mean, shutdown_c) - t0) * inv_doubling) - follow
     trip = 2.0
     tripped = end >= shutdown_c and not was_shut_down
@@ -133,14 +141,15 @@ def _thermal_pass(c, x, flags, dt_s, temp_in, shutdown_in, fan_speed, node_wall,
                   supply_liquid_c, inlet_offset_c, r_factor, inv_r_factor, rise_k_w, off_frac,
                   has_off):  # fmt: skip
     """Steps 4 and 5 node by node: each GPU's sink, junction and mean power, then the node's fans
-    and wall power; returns the earliest trip (2: none) and the sums of power and fan speeds."""
+    and wall power; returns the earliest trip (2: none), the sums of GPU, fan and wall power, of fan
+    speeds and of the GPUs' leakage over the step."""
     g, rows = int(c[GPUS_PER_NODE]), int(c[ROWS])
     cols = g // rows
     rc = (dt_s / c[CAPACITANCE], 1.0 / c[DOUBLING_C], c[SHUTDOWN_C], c[MAX_OPERATING_C])
     r_base, r_conv, r_exp, r_plate = c[R_BASE], c[R_CONV], c[R_EXPONENT], c[R_PLATE]
     air_cp = RHO_AIR_KG_M3 * c[AIRFLOW_FULL]
     upstream = np.zeros(cols)
-    trip, gpu_w, fans_w, it_w, speeds = 2.0, 0.0, 0.0, 0.0, 0.0
+    trip, gpu_w, fans_w, it_w, speeds, leakage_w = 2.0, 0.0, 0.0, 0.0, 0.0, 0.0
     for node in range(temp_in.size // g):
         first, speed = node * g, fan_speed[node]
         inv_r_node = 1.0 / (r_base + r_conv * max(speed, 1e-3) ** -r_exp)
@@ -162,6 +171,7 @@ def _thermal_pass(c, x, flags, dt_s, temp_in, shutdown_in, fan_speed, node_wall,
                 temp_in[i], sink, conductance, before, follow, shutdown_in[i], rc
             )
             x[POWER, i], x[LEAKAGE, i], x[TEMP, i] = power, x[LEAKAGE, i] + (power - before), end
+            leakage_w += x[LEAKAGE, i]
             flags[SHUTDOWN, i] = shut
             trip, hottest, node_gpu = min(trip, gpu_trip), max(hottest, end), node_gpu + power
         node_off = off_frac[first : first + g].min() if has_off else 0.0
@@ -169,7 +179,7 @@ def _thermal_pass(c, x, flags, dt_s, temp_in, shutdown_in, fan_speed, node_wall,
         fan_speed[node] = speed
         gpu_w, fans_w, it_w = gpu_w + node_gpu, fans_w + fans, it_w + node_wall[node]
         speeds += speed if c[NODE_FANS] else 0.0
-    return trip, gpu_w, fans_w, it_w, speeds
+    return trip, gpu_w, fans_w, it_w, speeds, leakage_w
 
 
 @jit
@@ -192,14 +202,10 @@ def hall_physics(c, x, flags, dt_s, activity, clock_in, off_frac, has_off, check
     ``LIMITED`` hold the demand's on entry), ``fan_speed`` (the last step's on entry) and
     ``node_wall``; returns the earliest trip at shutdown as a share of the step (2: none) and the
     step's sums (``SUM_*``)."""
-    _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partial, temp_in)
-    trip, gpu_w, fans_w, it_w, speeds = _thermal_pass(
+    per_gpu = _power_pass(c, x, flags, activity, clock_in, off_frac, has_off, check_partial, temp_in)
+    trip, gpu_w, fans_w, it_w, speeds, leakage_w = _thermal_pass(
         c, x, flags, dt_s, temp_in, shutdown_in, fan_speed, node_wall, path, supply_air_c, supply_liquid_c,
         inlet_offset_c, r_factor, inv_r_factor, rise_k_w, off_frac, has_off,
     )  # fmt: skip
-    resident = x[RESIDENT]
-    capped, thermal = (resident * x[LIMITED]).sum(), (resident * flags[THERMAL]).sum()
-    sums = np.array(
-        [gpu_w, fans_w, it_w, speeds, x[TFLOPS].sum(), resident.sum(), capped, thermal, x[SHARE].sum()]
-    )
-    return trip, sums
+    tflops, resident, capped, thermal, shares = per_gpu
+    return trip, np.array([gpu_w, fans_w, it_w, speeds, tflops, resident, capped, thermal, shares, leakage_w])
